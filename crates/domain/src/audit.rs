@@ -160,3 +160,24 @@ mod tests {
         assert_eq!(verify(&c[..4], 5), Err(ChainBreak::Truncated { last_seen: 4, head: 5 }));
     }
 }
+
+/// Who does something, and from where: the first half of every audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    /// An email, or a name for a non-human actor.
+    pub label: String,
+    /// The client's IP address, or "cli" / "sistema".
+    pub origin: String,
+}
+
+impl Actor {
+    /// The administrator at the server's command line.
+    pub fn command_line() -> Actor {
+        Actor { user_id: None, label: "línea de comandos".into(), origin: "cli".into() }
+    }
+    /// Violeta itself (seeding, scheduled work).
+    pub fn system() -> Actor {
+        Actor { user_id: None, label: "sistema".into(), origin: "sistema".into() }
+    }
+}

@@ -13,3 +13,4 @@ pub mod territory;
 pub mod text;
 
 pub use curp::Curp;
+pub mod secret;

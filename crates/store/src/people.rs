@@ -1,0 +1,317 @@
+//! The people registry. Reads are scoped by [`PeopleScope`]; private contact data is
+//! read only through [`Store::personal_data`], which audits every read.
+
+use crate::audit::{Event, append};
+use crate::{Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use violeta_domain::access::PeopleScope;
+use violeta_domain::audit::Actor;
+use violeta_domain::person::PersonDraft;
+
+/// A person without private contact data: what lists and most pages show.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Person {
+    pub id: i64,
+    pub curp: Option<String>,
+    pub given_names: String,
+    pub first_surname: String,
+    pub second_surname: String,
+    pub sex: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub institution_id: Option<i64>,
+    pub institution: Option<String>,
+    pub position: String,
+    pub corps: Option<String>,
+    pub cvegeo: Option<String>,
+    pub municipality: Option<String>,
+    pub merged_into: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Person {
+    pub fn full_name(&self) -> String {
+        violeta_domain::person::full_name(&self.given_names, &self.first_surname, &self.second_surname)
+    }
+    pub fn sex_label(&self) -> &'static str {
+        self.sex.as_deref().and_then(violeta_domain::person::Sex::from_code).map(|s| s.label()).unwrap_or("Sin dato")
+    }
+    pub fn corps_label(&self) -> &'static str {
+        self.corps.as_deref().and_then(violeta_domain::person::Corps::parse).map(|c| c.label()).unwrap_or("")
+    }
+}
+
+/// Private contact data (LGPDPPSO): shown only to roles allowed, and every read audited.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct PersonalData {
+    pub email: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PeopleFilter {
+    pub query: Option<String>,
+    pub institution_id: Option<i64>,
+    pub cvegeo: Option<String>,
+    pub without_curp: bool,
+}
+
+const SELECT: &str = "SELECT p.id, p.curp, p.given_names, p.first_surname, p.second_surname, p.sex, p.birth_date, \
+    p.institution_id, i.name AS institution, p.position, p.corps, p.cvegeo, m.name AS municipality, p.merged_into, \
+    p.created_at, p.updated_at \
+    FROM people p LEFT JOIN institutions i ON i.id = p.institution_id LEFT JOIN municipalities m ON m.cvegeo = p.cvegeo";
+
+/// The SQL condition and bind value that restrict rows to a scope.
+fn scope_bind(scope: PeopleScope) -> (i64, i64) {
+    // ($mode, $institution): mode 0 = all, 1 = one institution, 2 = nobody.
+    match scope {
+        PeopleScope::All => (0, 0),
+        PeopleScope::Institution(id) => (1, id),
+        PeopleScope::Nobody => (2, 0),
+    }
+}
+
+const SCOPE_SQL: &str = "($1 = 0 OR ($1 = 1 AND p.institution_id = $2))";
+
+/// Progress of a long operation, for a progress bar: (done, total).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
+
+impl Store {
+    pub async fn people(&self, scope: PeopleScope, f: &PeopleFilter, limit: i64, offset: i64) -> Result<(Vec<Person>, i64)> {
+        let (mode, inst) = scope_bind(scope);
+        let pattern = f.query.as_deref().map(|q| format!("%{}%", violeta_domain::text::search_key(q)));
+        let cond = format!(
+            "WHERE p.merged_into IS NULL AND {SCOPE_SQL} AND ($3 IS NULL OR p.search_key LIKE $3) \
+             AND ($4 IS NULL OR p.institution_id = $4) AND ($5 IS NULL OR p.cvegeo = $5) AND ($6 = 0 OR p.curp IS NULL)"
+        );
+        let list_sql = format!("{SELECT} {cond} ORDER BY p.first_surname, p.second_surname, p.given_names, p.id LIMIT $7 OFFSET $8");
+        let count_sql = format!("SELECT COUNT(*) FROM people p {cond}");
+        on_pool!(self, |p| {
+            let rows: Vec<Person> = sqlx::query_as(sqlx::AssertSqlSafe(list_sql.clone()))
+                .bind(mode)
+                .bind(inst)
+                .bind(&pattern)
+                .bind(f.institution_id)
+                .bind(&f.cvegeo)
+                .bind(f.without_curp as i64)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(p)
+                .await?;
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
+                .bind(mode)
+                .bind(inst)
+                .bind(&pattern)
+                .bind(f.institution_id)
+                .bind(&f.cvegeo)
+                .bind(f.without_curp as i64)
+                .fetch_one(p)
+                .await?;
+            Ok((rows, total))
+        })
+    }
+
+    /// One person, if within scope (a person outside it is "not found", never "forbidden",
+    /// so existence does not leak).
+    pub async fn person(&self, scope: PeopleScope, id: i64) -> Result<Person> {
+        let (mode, inst) = scope_bind(scope);
+        let sql = format!("{SELECT} WHERE {SCOPE_SQL} AND p.id = $3");
+        let found: Option<Person> =
+            on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(mode).bind(inst).bind(id).fetch_optional(p).await?);
+        found.ok_or_else(|| StoreError::NotFound("no existe esa persona".into()))
+    }
+
+    pub async fn person_by_curp(&self, scope: PeopleScope, curp: &str) -> Result<Option<Person>> {
+        let (mode, inst) = scope_bind(scope);
+        let sql = format!("{SELECT} WHERE {SCOPE_SQL} AND p.curp = $3");
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(mode).bind(inst).bind(curp).fetch_optional(p).await?))
+    }
+
+    /// Reads a person's private contact data and records the read in the audit trail,
+    /// in one transaction: no read without its entry.
+    pub async fn personal_data(&self, actor: &Actor, scope: PeopleScope, id: i64) -> Result<PersonalData> {
+        self.person(scope, id).await?;
+        let mut tx = self.begin().await?;
+        let data: PersonalData = on_tx!(&mut tx, |c| sqlx::query_as("SELECT email, phone FROM people WHERE id = $1")
+            .bind(id)
+            .fetch_one(c)
+            .await?);
+        append(&mut tx, actor, Event::new("persona.leer_datos_personales", "persona", id)).await?;
+        tx.commit().await?;
+        Ok(data)
+    }
+
+    pub async fn create_person(&self, actor: &Actor, draft: &PersonDraft) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let id = insert_person(&mut tx, draft).await?;
+        append(
+            &mut tx,
+            actor,
+            Event::new("persona.crear", "persona", id).with(serde_json::json!({"con_curp": draft.curp.is_some()})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn update_person(&self, actor: &Actor, scope: PeopleScope, id: i64, draft: &PersonDraft) -> Result<()> {
+        self.person(scope, id).await?;
+        let mut tx = self.begin().await?;
+        let result: std::result::Result<_, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE people SET curp = $1, given_names = $2, first_surname = $3, second_surname = $4, sex = $5, \
+             birth_date = $6, institution_id = $7, position = $8, corps = $9, cvegeo = $10, email = $11, phone = $12, \
+             search_key = $13, updated_at = $14 WHERE id = $15"
+        )
+        .bind(draft.curp.as_ref().map(|c| c.as_str()))
+        .bind(&draft.given_names)
+        .bind(&draft.first_surname)
+        .bind(&draft.second_surname)
+        .bind(draft.sex.map(|s| s.code()))
+        .bind(draft.curp.as_ref().and_then(|c| c.birth_date()))
+        .bind(draft.institution_id)
+        .bind(&draft.position)
+        .bind(draft.corps.map(|c| c.code()))
+        .bind(draft.municipality.as_ref().map(|m| m.as_str()))
+        .bind(&draft.email)
+        .bind(&draft.phone)
+        .bind(draft.search_key())
+        .bind(now())
+        .bind(id)
+        .execute(c)
+        .await.map(|r| r.rows_affected()));
+        result.map_err(|e| duplicate_curp(e.into(), draft))?;
+        append(&mut tx, actor, Event::new("persona.editar", "persona", id)).await?;
+        tx.commit().await
+    }
+
+    /// Merges `from` (typically a record without CURP) into `into`: references move to
+    /// `into`, and `from` stays as a tombstone pointing at it.
+    pub async fn merge_people(&self, actor: &Actor, from: i64, into: i64) -> Result<()> {
+        if from == into {
+            return Err(StoreError::Invalid("no se puede fusionar a una persona consigo misma".into()));
+        }
+        let mut tx = self.begin().await?;
+        let live: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM people WHERE id IN ($1, $2) AND merged_into IS NULL"
+        )
+        .bind(from)
+        .bind(into)
+        .fetch_one(c)
+        .await?);
+        if live != 2 {
+            return Err(StoreError::NotFound("alguna de las dos personas no existe o ya fue fusionada".into()));
+        }
+        on_tx!(&mut tx, |c| {
+            // Future tables that point at people are re-pointed here, in this one place.
+            sqlx::query("UPDATE users SET person_id = $1 WHERE person_id = $2").bind(into).bind(from).execute(&mut *c).await?;
+            sqlx::query("UPDATE people SET merged_into = $1, curp = NULL, updated_at = $2 WHERE id = $3")
+                .bind(into)
+                .bind(now())
+                .bind(from)
+                .execute(&mut *c)
+                .await?;
+        });
+        append(&mut tx, actor, Event::new("persona.fusionar", "persona", into).with(serde_json::json!({"fusionada": from}))).await?;
+        tx.commit().await
+    }
+
+    /// Imports people all or nothing: either every draft is stored (new CURPs created,
+    /// known CURPs updated) or none is. Returns (created, updated).
+    pub async fn import_people(&self, actor: &Actor, drafts: &[PersonDraft], progress: Progress<'_>) -> Result<(usize, usize)> {
+        let mut tx = self.begin().await?;
+        let (mut created, mut updated) = (0, 0);
+        for (i, d) in drafts.iter().enumerate() {
+            let existing: Option<i64> = match &d.curp {
+                Some(c) => on_tx!(&mut tx, |conn| sqlx::query_scalar("SELECT id FROM people WHERE curp = $1")
+                    .bind(c.as_str())
+                    .fetch_optional(conn)
+                    .await?),
+                None => None,
+            };
+            match existing {
+                Some(id) => {
+                    on_tx!(&mut tx, |c| sqlx::query(
+                        "UPDATE people SET given_names = $1, first_surname = $2, second_surname = $3, \
+                         sex = COALESCE($4, sex), institution_id = COALESCE($5, institution_id), \
+                         position = CASE WHEN $6 = '' THEN position ELSE $6 END, corps = COALESCE($7, corps), \
+                         cvegeo = COALESCE($8, cvegeo), email = CASE WHEN $9 = '' THEN email ELSE $9 END, \
+                         phone = CASE WHEN $10 = '' THEN phone ELSE $10 END, search_key = $11, updated_at = $12 WHERE id = $13"
+                    )
+                    .bind(&d.given_names)
+                    .bind(&d.first_surname)
+                    .bind(&d.second_surname)
+                    .bind(d.sex.map(|s| s.code()))
+                    .bind(d.institution_id)
+                    .bind(&d.position)
+                    .bind(d.corps.map(|c| c.code()))
+                    .bind(d.municipality.as_ref().map(|m| m.as_str()))
+                    .bind(&d.email)
+                    .bind(&d.phone)
+                    .bind(d.search_key())
+                    .bind(now())
+                    .bind(id)
+                    .execute(c)
+                    .await?.rows_affected());
+                    updated += 1;
+                }
+                None => {
+                    insert_person(&mut tx, d).await?;
+                    created += 1;
+                }
+            }
+            if i % 500 == 0 || i + 1 == drafts.len() {
+                progress(i + 1, drafts.len());
+            }
+        }
+        append(
+            &mut tx,
+            actor,
+            Event::new("persona.importar", "persona", "*").with(serde_json::json!({"creadas": created, "actualizadas": updated})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((created, updated))
+    }
+
+    pub async fn count_people(&self) -> Result<i64> {
+        Ok(on_pool!(self, |p| sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE merged_into IS NULL").fetch_one(p).await?))
+    }
+}
+
+async fn insert_person(tx: &mut Tx, d: &PersonDraft) -> Result<i64> {
+    let t = now();
+    let result: std::result::Result<i64, sqlx::Error> = on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO people (curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
+         position, corps, cvegeo, email, phone, search_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id"
+    )
+    .bind(d.curp.as_ref().map(|c| c.as_str()))
+    .bind(&d.given_names)
+    .bind(&d.first_surname)
+    .bind(&d.second_surname)
+    .bind(d.sex.map(|s| s.code()))
+    .bind(d.curp.as_ref().and_then(|c| c.birth_date()))
+    .bind(d.institution_id)
+    .bind(&d.position)
+    .bind(d.corps.map(|c| c.code()))
+    .bind(d.municipality.as_ref().map(|m| m.as_str()))
+    .bind(&d.email)
+    .bind(&d.phone)
+    .bind(d.search_key())
+    .bind(t)
+    .fetch_one(c)
+    .await);
+    result.map_err(|e| duplicate_curp(e.into(), d))
+}
+
+fn duplicate_curp(e: StoreError, d: &PersonDraft) -> StoreError {
+    if e.is_unique_violation() {
+        StoreError::Conflict(format!(
+            "ya existe una persona con la CURP {}",
+            d.curp.as_ref().map(|c| c.as_str()).unwrap_or("")
+        ))
+    } else {
+        e
+    }
+}

@@ -1,0 +1,382 @@
+//! The store's test suite. Every case runs on SQLite, and on PostgreSQL when
+//! `VIOLETA_TEST_POSTGRES` names a server (`.ci/run` always sets it).
+
+use chrono::{Duration, NaiveDate};
+use violeta_domain::access::{PeopleScope, Role};
+use violeta_domain::audit::{Actor, ChainBreak};
+use violeta_domain::curp::check_digit;
+use violeta_domain::institution::{InstitutionKind, Level};
+use violeta_domain::person::{PersonDraft, PersonInput, SexConvention};
+use violeta_domain::territory::{AvgmKind, MunicipalityKey, StateKey};
+use violeta_store::accounts::NewUser;
+use violeta_store::institutions::NewInstitution;
+use violeta_store::people::PeopleFilter;
+use violeta_store::territory::{MunicipalityFilter, NewDeclaration, RegionAssignment};
+use violeta_store::testing::TestStore;
+use violeta_store::{Backend, Store, StoreError};
+
+/// Declares a case that runs once per backend.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = violeta_store::testing::TestStore::sqlite().await.expect("SQLite de prueba");
+                super::$case(&db).await;
+                db.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = violeta_store::testing::TestStore::postgres().await.expect("PostgreSQL de prueba") else {
+                    eprintln!("VIOLETA_TEST_POSTGRES no está definida: caso omitido en PostgreSQL");
+                    return;
+                };
+                super::$case(&db).await;
+                db.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    territory_is_loaded_from_inegi,
+    migrating_twice_changes_nothing,
+    regions_group_municipalities_of_one_state,
+    region_import_is_all_or_nothing,
+    avgm_declarations_cover_municipalities,
+    people_are_unique_by_curp_and_scoped,
+    personal_data_reads_are_audited,
+    people_import_is_all_or_nothing,
+    merging_a_person_without_curp,
+    accounts_sessions_links_and_tokens,
+    audit_chain_names_the_first_broken_row,
+    jobs_are_claimed_once,
+);
+
+fn admin() -> Actor {
+    Actor { user_id: None, label: "prueba@violeta.test".into(), origin: "127.0.0.1".into() }
+}
+
+fn key(s: &str) -> MunicipalityKey {
+    MunicipalityKey::parse(s).unwrap()
+}
+
+fn oaxaca() -> StateKey {
+    StateKey::parse("20").unwrap()
+}
+
+/// A valid synthetic CURP, distinct for each `n`.
+fn curp(n: u32) -> String {
+    let first17 = format!("GOMA{:02}{:02}{:02}MOCNRR{}", 70 + n % 29, 1 + n % 12, 1 + n % 28, (n / 1000) % 10);
+    let chars: Vec<char> = first17.chars().collect();
+    format!("{first17}{}", check_digit(&chars))
+}
+
+fn person(n: u32, institution_id: Option<i64>) -> PersonDraft {
+    PersonInput {
+        curp: curp(n),
+        given_names: "MARÍA".into(),
+        first_surname: "GÓMEZ".into(),
+        second_surname: "RUIZ".into(),
+        institution_id,
+        municipality: "20067".into(),
+        email: format!("maria{n}@example.org"),
+        phone: "9511234567".into(),
+        ..Default::default()
+    }
+    .validate(SexConvention::MujerHombre)
+    .unwrap()
+}
+
+async fn institution(store: &Store, name: &str) -> i64 {
+    store
+        .create_institution(
+            &admin(),
+            &NewInstitution { name: name.into(), acronym: String::new(), kind: InstitutionKind::Dependencia, level: Level::Estatal, municipality: None },
+        )
+        .await
+        .unwrap()
+}
+
+async fn territory_is_loaded_from_inegi(db: &TestStore) {
+    let s = &db.store;
+    let states = s.states().await.unwrap();
+    assert_eq!(states.len(), 32);
+    let all = s.municipalities(&MunicipalityFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2478);
+    let oax = s.municipalities(&MunicipalityFilter { cve_ent: Some("20".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(oax.len(), 570);
+    assert_eq!(oax.iter().filter(|m| m.head_lat.is_none()).count(), 239);
+    let edomex = states.iter().find(|st| st.cve_ent == "15").unwrap();
+    assert_eq!((edomex.name.as_str(), edomex.municipalities), ("México", 125));
+    let capital = s.municipality(&key("20067")).await.unwrap();
+    assert_eq!(capital.name, "Oaxaca de Juárez");
+    assert_eq!(capital.population_women + capital.population_men, capital.population_total);
+    // Accent-insensitive search.
+    let found = s
+        .municipalities(&MunicipalityFilter { cve_ent: Some("20".into()), query: Some("huatulco".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name, "Santa María Huatulco");
+    assert_eq!(s.find_municipality(&oaxaca(), "SANTA MARIA HUATULCO").await.unwrap(), Some(key(&found[0].cvegeo)));
+}
+
+async fn migrating_twice_changes_nothing(db: &TestStore) {
+    db.store.migrate().await.unwrap();
+    assert_eq!(db.store.municipalities(&MunicipalityFilter::default()).await.unwrap().len(), 2478);
+}
+
+async fn regions_group_municipalities_of_one_state(db: &TestStore) {
+    let s = &db.store;
+    let id = s.create_region(&admin(), &oaxaca(), "Papaloapan", &["Cuenca".into()], "demostración").await.unwrap();
+    s.assign_to_region(&admin(), id, &[key("20067"), key("20184")]).await.unwrap();
+    let regions = s.regions(&oaxaca()).await.unwrap();
+    assert_eq!(regions.len(), 1);
+    assert_eq!((regions[0].municipalities, regions[0].aliases.as_str()), (2, "Cuenca"));
+    let m = s.municipality(&key("20184")).await.unwrap();
+    assert_eq!(m.region.as_deref(), Some("Papaloapan"));
+    let filtered = s.municipalities(&MunicipalityFilter { region_id: Some(id), ..Default::default() }).await.unwrap();
+    assert_eq!(filtered.len(), 2);
+    // A municipality of another state is refused.
+    let err = s.assign_to_region(&admin(), id, &[key("15033")]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    // The same name twice in one state is a conflict.
+    let err = s.create_region(&admin(), &oaxaca(), "Papaloapan", &[], "").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+}
+
+async fn region_import_is_all_or_nothing(db: &TestStore) {
+    let s = &db.store;
+    let rows = vec![
+        RegionAssignment { municipality: key("20067"), region: "Valles Centrales".into(), aliases: vec![] },
+        RegionAssignment { municipality: key("15033"), region: "Valles Centrales".into(), aliases: vec![] },
+    ];
+    assert!(s.import_regions(&admin(), &oaxaca(), &rows, "").await.is_err());
+    assert!(s.regions(&oaxaca()).await.unwrap().is_empty(), "nothing half-written");
+    let rows = vec![
+        RegionAssignment { municipality: key("20067"), region: "Valles Centrales".into(), aliases: vec![] },
+        RegionAssignment { municipality: key("20413"), region: "Costa".into(), aliases: vec![] },
+    ];
+    assert_eq!(s.import_regions(&admin(), &oaxaca(), &rows, "").await.unwrap(), 2);
+    assert_eq!(s.regions(&oaxaca()).await.unwrap().len(), 2);
+}
+
+async fn avgm_declarations_cover_municipalities(db: &TestStore) {
+    let s = &db.store;
+    let d = NewDeclaration {
+        state: oaxaca(),
+        kind: AvgmKind::ViolenciaFeminicida,
+        declared_on: NaiveDate::from_ymd_opt(2018, 8, 30).unwrap(),
+        title: "Declaratoria de prueba".into(),
+        source_note: "prueba".into(),
+        municipalities: vec![key("20067"), key("20385")],
+        measures: vec![("Seguridad".into(), "Patrullajes preventivos".into())],
+    };
+    let id = s.create_declaration(&admin(), &d).await.unwrap();
+    let (decl, munis, measures) = s.declaration(id).await.unwrap();
+    assert_eq!((decl.municipalities, munis.len(), measures.len()), (2, 2, 1));
+    assert_eq!(decl.declared_on, NaiveDate::from_ymd_opt(2018, 8, 30).unwrap());
+    s.add_measure(&admin(), id, "Prevención", "Campañas").await.unwrap();
+    assert_eq!(s.declaration(id).await.unwrap().2[1].position, 2);
+    let capital = s.municipality(&key("20067")).await.unwrap();
+    assert_eq!(capital.avgm_kinds(), vec![AvgmKind::ViolenciaFeminicida]);
+    let under = s.municipalities(&MunicipalityFilter { avgm_only: true, ..Default::default() }).await.unwrap();
+    assert_eq!(under.len(), 2);
+    // A municipality of another state is refused, and the declaration is not half-written.
+    let bad = NewDeclaration { municipalities: vec![key("20067"), key("15033")], ..d };
+    assert!(s.create_declaration(&admin(), &bad).await.is_err());
+    assert_eq!(s.declarations(None).await.unwrap().len(), 1);
+}
+
+async fn people_are_unique_by_curp_and_scoped(db: &TestStore) {
+    let s = &db.store;
+    let a = institution(s, "Secretaría de las Mujeres").await;
+    let b = institution(s, "Secretaría de Seguridad Pública").await;
+    let p1 = s.create_person(&admin(), &person(1, Some(a))).await.unwrap();
+    s.create_person(&admin(), &person(2, Some(b))).await.unwrap();
+    let err = s.create_person(&admin(), &person(1, Some(b))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ya existe una persona con la CURP")), "{err}");
+
+    let (all, total) = s.people(PeopleScope::All, &PeopleFilter::default(), 50, 0).await.unwrap();
+    assert_eq!((all.len(), total), (2, 2));
+    let (own, _) = s.people(PeopleScope::Institution(a), &PeopleFilter::default(), 50, 0).await.unwrap();
+    assert_eq!(own.iter().map(|p| p.id).collect::<Vec<_>>(), vec![p1]);
+    assert!(s.people(PeopleScope::Nobody, &PeopleFilter::default(), 50, 0).await.unwrap().0.is_empty());
+    assert!(matches!(s.person(PeopleScope::Institution(b), p1).await, Err(StoreError::NotFound(_))));
+    let found = s.people(PeopleScope::All, &PeopleFilter { query: Some("maria gomez".into()), ..Default::default() }, 50, 0).await.unwrap();
+    assert_eq!(found.1, 2);
+    let p = s.person(PeopleScope::All, p1).await.unwrap();
+    assert_eq!(p.full_name(), "María Gómez Ruiz");
+    assert_eq!(p.institution.as_deref(), Some("Secretaría de las Mujeres"));
+    assert_eq!(p.municipality.as_deref(), Some("Oaxaca de Juárez"));
+    assert!(p.birth_date.is_some());
+}
+
+async fn personal_data_reads_are_audited(db: &TestStore) {
+    let s = &db.store;
+    let id = s.create_person(&admin(), &person(3, None)).await.unwrap();
+    let data = s.personal_data(&admin(), PeopleScope::All, id).await.unwrap();
+    assert_eq!(data.email, "maria3@example.org");
+    let trail = s.audit_entries(&Default::default(), 10, 0).await.unwrap();
+    assert_eq!(trail[0].action, "persona.leer_datos_personales");
+    assert_eq!(trail[0].entity_id, id.to_string());
+    assert_eq!(trail[0].actor, "prueba@violeta.test");
+    assert_eq!(trail[1].action, "persona.crear");
+    // Out of scope: no data, and no entry.
+    assert!(s.personal_data(&admin(), PeopleScope::Institution(999), id).await.is_err());
+    assert_eq!(s.audit_entries(&Default::default(), 10, 0).await.unwrap().len(), 2);
+}
+
+async fn people_import_is_all_or_nothing(db: &TestStore) {
+    let s = &db.store;
+    let existing = s.create_person(&admin(), &person(10, None)).await.unwrap();
+    let mut drafts: Vec<PersonDraft> = (10..60).map(|n| person(n, None)).collect();
+    // One row points at an institution that does not exist: the whole import fails.
+    drafts[30].institution_id = Some(424242);
+    assert!(s.import_people(&admin(), &drafts, &|_, _| {}).await.is_err());
+    assert_eq!(s.count_people().await.unwrap(), 1);
+    drafts[30].institution_id = None;
+    let seen = std::sync::Mutex::new(0);
+    let (created, updated) = s.import_people(&admin(), &drafts, &|done, _| *seen.lock().unwrap() = done).await.unwrap();
+    assert_eq!((created, updated), (49, 1));
+    assert_eq!(*seen.lock().unwrap(), 50);
+    assert_eq!(s.count_people().await.unwrap(), 50);
+    assert_eq!(s.person(PeopleScope::All, existing).await.unwrap().curp.as_deref(), Some(curp(10).as_str()));
+}
+
+async fn merging_a_person_without_curp(db: &TestStore) {
+    let s = &db.store;
+    let mut nameless = person(20, None);
+    nameless.curp = None;
+    let without = s.create_person(&admin(), &nameless).await.unwrap();
+    let with = s.create_person(&admin(), &person(21, None)).await.unwrap();
+    let (flagged, _) = s.people(PeopleScope::All, &PeopleFilter { without_curp: true, ..Default::default() }, 10, 0).await.unwrap();
+    assert_eq!(flagged.iter().map(|p| p.id).collect::<Vec<_>>(), vec![without]);
+    s.merge_people(&admin(), without, with).await.unwrap();
+    assert_eq!(s.count_people().await.unwrap(), 1);
+    assert_eq!(s.person(PeopleScope::All, without).await.unwrap().merged_into, Some(with));
+    assert!(s.merge_people(&admin(), without, with).await.is_err(), "a merged record cannot merge again");
+}
+
+async fn accounts_sessions_links_and_tokens(db: &TestStore) {
+    let s = &db.store;
+    let inst = institution(s, "DIF Estatal").await;
+    let new = NewUser {
+        email: "Enlace@Example.org".into(),
+        display_name: "Enlace".into(),
+        roles: vec![Role::EnlaceInstitucional],
+        institution_id: Some(inst),
+        person_id: None,
+    };
+    let id = s.create_user(&admin(), &new).await.unwrap();
+    assert!(matches!(s.create_user(&admin(), &new).await, Err(StoreError::Conflict(_))));
+    let no_institution = NewUser { email: "otro@example.org".into(), institution_id: None, ..new.clone() };
+    assert!(matches!(s.create_user(&admin(), &no_institution).await, Err(StoreError::Invalid(_))));
+    let u = s.user_by_email("enlace@example.org").await.unwrap().unwrap();
+    assert_eq!(u.principal().people_scope(), PeopleScope::Institution(inst));
+    assert!(!u.has_password);
+
+    s.create_password_link(&admin(), id, "enlace-secreto", Duration::hours(24)).await.unwrap();
+    assert_eq!(s.password_link_user("enlace-secreto").await.unwrap(), Some(id));
+    s.use_password_link("enlace-secreto", "$argon2id$hash", "127.0.0.1").await.unwrap();
+    assert!(s.use_password_link("enlace-secreto", "$argon2id$otro", "127.0.0.1").await.is_err(), "one use only");
+    assert_eq!(s.password_hash(id).await.unwrap().as_deref(), Some("$argon2id$hash"));
+
+    s.create_session(id, "cookie-secreta", "csrf", "127.0.0.1", Duration::hours(8)).await.unwrap();
+    let session = s.session("cookie-secreta").await.unwrap().unwrap();
+    assert_eq!((session.user.id, session.csrf_token.as_str()), (id, "csrf"));
+    assert!(s.session("otra").await.unwrap().is_none());
+    s.delete_session(&admin(), "cookie-secreta").await.unwrap();
+    assert!(s.session("cookie-secreta").await.unwrap().is_none());
+    s.create_session(id, "caducada", "csrf", "127.0.0.1", Duration::seconds(-1)).await.unwrap();
+    assert!(s.session("caducada").await.unwrap().is_none(), "an expired session does not sign in");
+
+    s.set_roles(&admin(), id, &[Role::Coordinacion, Role::Instruccion]).await.unwrap();
+    let mut roles = s.user(id).await.unwrap().role_list();
+    roles.sort();
+    assert_eq!(roles, vec![Role::Coordinacion, Role::Instruccion]);
+
+    let token_id = s.create_api_token(&admin(), id, "integración", "token-secreto").await.unwrap();
+    assert_eq!(s.user_by_api_token("token-secreto").await.unwrap().map(|u| u.id), Some(id));
+    s.revoke_api_token(&admin(), id, token_id).await.unwrap();
+    assert!(s.user_by_api_token("token-secreto").await.unwrap().is_none());
+
+    let since = violeta_store::now() - Duration::minutes(15);
+    for _ in 0..3 {
+        s.record_login_attempt("enlace@example.org", "10.0.0.1", false).await.unwrap();
+    }
+    s.record_login_attempt("enlace@example.org", "10.0.0.2", true).await.unwrap();
+    assert_eq!(s.failed_logins("ENLACE@example.org", "10.0.0.1", since).await.unwrap(), (3, 3));
+}
+
+async fn audit_chain_names_the_first_broken_row(db: &TestStore) {
+    let s = &db.store;
+    for n in 30..35 {
+        s.create_person(&admin(), &person(n, None)).await.unwrap();
+    }
+    assert_eq!(s.verify_audit().await.unwrap(), Ok(5));
+    // The trail refuses changes through SQL...
+    assert!(db.raw("UPDATE audit_log SET actor = 'nadie' WHERE seq = 2").await.is_err());
+    assert!(db.raw("DELETE FROM audit_log WHERE seq = 2").await.is_err());
+    // ...and an attacker who removes the guard is still caught, at the right row.
+    let drop_guard = match s.backend() {
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;",
+        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log;",
+    };
+    db.raw(drop_guard).await.unwrap();
+    db.raw("UPDATE audit_log SET actor = 'nadie' WHERE seq = 3").await.unwrap();
+    assert_eq!(s.verify_audit().await.unwrap(), Err(ChainBreak::Altered(3)));
+    db.raw("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    assert_eq!(s.verify_audit().await.unwrap(), Err(ChainBreak::Missing { expected: 2, found: 3 }));
+}
+
+async fn jobs_are_claimed_once(db: &TestStore) {
+    let s = &db.store;
+    for i in 0..20 {
+        s.enqueue_job("prueba", &i.to_string(), violeta_store::now()).await.unwrap();
+    }
+    // Four workers race for the same queue; every job is taken exactly once.
+    let mut handles = Vec::new();
+    for w in 0..4 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let worker = format!("w{w}");
+            let mut mine = Vec::new();
+            while let Some(job) = s.claim_job("prueba", &worker, Duration::minutes(5)).await.unwrap() {
+                assert!(s.finish_job(job.id, &worker).await.unwrap());
+                mine.push(job.payload);
+            }
+            mine
+        }));
+    }
+    let mut all: Vec<String> = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    all.sort_by_key(|p| p.parse::<i32>().unwrap());
+    assert_eq!(all, (0..20).map(|i| i.to_string()).collect::<Vec<_>>());
+    // A lease that runs out lets another worker take the job.
+    let id = s.enqueue_job("prueba", "x", violeta_store::now()).await.unwrap();
+    let first = s.claim_job("prueba", "muerto", Duration::seconds(-1)).await.unwrap().unwrap();
+    assert_eq!(first.id, id);
+    let again = s.claim_job("prueba", "vivo", Duration::minutes(5)).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (id, 2));
+    assert!(!s.finish_job(id, "muerto").await.unwrap(), "a worker that lost its lease cannot finish");
+}
+
+#[tokio::test]
+async fn sqlite_backup_is_a_consistent_copy() {
+    let db = TestStore::sqlite().await.unwrap();
+    db.store.create_person(&admin(), &person(40, None)).await.unwrap();
+    let path = std::env::temp_dir().join(format!("violeta-backup-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    db.store.backup(path.to_str().unwrap()).await.unwrap();
+    let copy = Store::connect(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(copy.count_people().await.unwrap(), 1);
+    assert_eq!(copy.verify_audit().await.unwrap(), Ok(1));
+    assert!(db.store.backup(path.to_str().unwrap()).await.is_err(), "never overwrites");
+    copy.close().await;
+    let _ = std::fs::remove_file(&path);
+    db.cleanup().await;
+}
