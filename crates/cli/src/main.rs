@@ -1,1 +1,344 @@
-fn main(){}
+//! `violeta`: the server and its administration commands.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use violeta_app::credentials::random_token;
+use violeta_domain::access::Role;
+use violeta_domain::audit::Actor;
+use violeta_domain::territory::StateKey;
+use violeta_store::Store;
+use violeta_store::accounts::NewUser;
+use violeta_web::{AppState, Config};
+
+#[derive(Parser)]
+#[command(name = "violeta", version, about = "Violeta: capacitación, certificación, territorio y Alerta Rosa para las unidades de género")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives. `DATABASE_URL` (postgres://… or sqlite://…) wins over `--dir`.
+#[derive(Args, Clone)]
+struct Data {
+    /// Folder for the embedded SQLite database (violeta.db).
+    #[arg(long, env = "VIOLETA_DIR", default_value = ".")]
+    dir: PathBuf,
+    /// Database URL: postgres://USER@HOST/DB for PostgreSQL, sqlite://FILE for SQLite.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl Data {
+    fn url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.dir.join("violeta.db").display()))
+    }
+    async fn open(&self) -> Result<Store> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("no se pudo crear la carpeta {}", self.dir.display()))?;
+        let store = Store::connect(&self.url()).await.context("no se pudo abrir la base de datos")?;
+        store.migrate().await.context("no se pudo migrar la base de datos")?;
+        Ok(store)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the web UI and the API.
+    Serve {
+        #[command(flatten)]
+        data: Data,
+        /// Address to listen on.
+        #[arg(long, env = "VIOLETA_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Marks cookies Secure (when served behind HTTPS).
+        #[arg(long, env = "VIOLETA_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Takes the client address from X-Forwarded-For (only behind a trusted proxy).
+        #[arg(long, env = "VIOLETA_TRUST_PROXY")]
+        trust_proxy: bool,
+    },
+    /// Creates a fresh demo database (Oaxaca and Estado de México) and serves it.
+    Demo {
+        /// Folder for the demo database.
+        #[arg(long, default_value = "violeta-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Applies the database migrations and loads the INEGI territory.
+    Migrate {
+        #[command(flatten)]
+        data: Data,
+    },
+    /// Accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Imports from CSV or XLSX files, all or nothing.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Writes a consistent copy of the SQLite database while it is in use.
+    Backup {
+        #[command(flatten)]
+        data: Data,
+        /// Destination file (must not exist).
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Creates an account and prints a one-time link to set its password.
+    Add {
+        #[command(flatten)]
+        data: Data,
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Role (repeatable): administracion, coordinacion, instruccion, evaluacion,
+        /// operacion_alerta_rosa, enlace_institucional, participante.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Institution id (required for enlace_institucional).
+        #[arg(long)]
+        institution: Option<i64>,
+        /// Public address of this Violeta, for the printed link.
+        #[arg(long, env = "VIOLETA_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// Prints a one-time link to set a new password.
+    Reset {
+        #[command(flatten)]
+        data: Data,
+        email: String,
+        #[arg(long, env = "VIOLETA_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+    },
+    /// Creates an API token for an account and prints it (shown once).
+    Token {
+        #[command(flatten)]
+        data: Data,
+        email: String,
+        /// What the token is for.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// People (CURP, names, sex, institution, position, municipality, contact).
+    People {
+        #[command(flatten)]
+        data: Data,
+        file: PathBuf,
+        /// State (INEGI key, e.g. 20) for municipalities given by name without a state column.
+        #[arg(long)]
+        entidad: Option<String>,
+    },
+    /// Municipality → region assignments for one state.
+    Regions {
+        #[command(flatten)]
+        data: Data,
+        file: PathBuf,
+        /// State (INEGI key, e.g. 20 for Oaxaca).
+        #[arg(long)]
+        entidad: String,
+        /// Source of the regionalisation (official document).
+        #[arg(long, default_value = "")]
+        fuente: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verifies the hash chain; names the first altered or removed entry.
+    Verify {
+        #[command(flatten)]
+        data: Data,
+    },
+}
+
+fn init_logs() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("VIOLETA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("VIOLETA_LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    init_logs();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { data, addr, secure_cookies, trust_proxy } => {
+            let store = data.open().await?;
+            serve(store, &addr, Config { demo: false, secure_cookies, trust_proxy }, None).await
+        }
+        Command::Demo { dir, addr } => {
+            let store = fresh_demo(&dir).await?;
+            serve(store, &addr, Config { demo: true, ..Default::default() }, Some(&dir)).await
+        }
+        Command::Migrate { data } => {
+            let store = data.open().await?;
+            println!("Base de datos al día ({:?}).", store.backend());
+            Ok(())
+        }
+        Command::User(cmd) => user(cmd).await,
+        Command::Import(cmd) => import(cmd).await,
+        Command::Audit(AuditCommand::Verify { data }) => {
+            let store = data.open().await?;
+            match store.verify_audit().await? {
+                Ok(n) => {
+                    println!("La bitácora de auditoría está íntegra: {n} entradas verificadas.");
+                    Ok(())
+                }
+                Err(b) => bail!("la bitácora de auditoría está rota: {b}"),
+            }
+        }
+        Command::Backup { data, file } => {
+            let store = data.open().await?;
+            store.backup(&file.to_string_lossy()).await?;
+            println!("Copia consistente escrita en {}.", file.display());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(store: Store, addr: &str, config: Config, demo_dir: Option<&Path>) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("no se pudo escuchar en {addr}"))?;
+    let local = listener.local_addr()?;
+    if let Some(dir) = demo_dir {
+        println!("\nVioleta (demostración) en http://{local}/");
+        println!("Base de datos: {}", dir.join("violeta.db").display());
+        println!("Cuentas de demostración (contraseña: {}):", violeta_app::demo::DEMO_PASSWORD);
+        for (email, _, role) in violeta_app::demo::DEMO_ACCOUNTS {
+            println!("  {email:<32} {}", role.label());
+        }
+        println!("Detenga el servidor con Ctrl+C.\n");
+    } else {
+        tracing::info!(%local, backend = ?store.backend(), "Violeta escuchando");
+    }
+    violeta_web::serve(AppState::new(store, config), listener).await?;
+    Ok(())
+}
+
+const DEMO_MARKER: &str = "VIOLETA-DEMO.txt";
+
+/// A fresh demo database. Refuses a folder holding a database that is not a demo one.
+async fn fresh_demo(dir: &Path) -> Result<Store> {
+    let db = dir.join("violeta.db");
+    if db.exists() {
+        if !dir.join(DEMO_MARKER).exists() {
+            bail!("{} ya tiene una base de datos que no es de demostración; elija otra carpeta con --dir", dir.display());
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("no se pudo crear {}", dir.display()))?;
+    std::fs::write(dir.join(DEMO_MARKER), "Carpeta de demostración de Violeta: los datos se borran al volver a ejecutar `violeta demo`.\n")?;
+    let store = Store::connect(&format!("sqlite://{}", db.display())).await?;
+    store.migrate().await?;
+    println!("Cargando datos de demostración…");
+    violeta_app::demo::load(&store).await?;
+    Ok(store)
+}
+
+async fn user(cmd: UserCommand) -> Result<()> {
+    let actor = Actor::command_line();
+    match cmd {
+        UserCommand::Add { data, email, name, roles, institution, base_url } => {
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).with_context(|| format!("rol desconocido «{r}»")))
+                .collect::<Result<Vec<_>>>()?;
+            let store = data.open().await?;
+            let id = store.create_user(&actor, &NewUser { email, display_name: name, roles, institution_id: institution, person_id: None }).await?;
+            print_link(&store, &actor, id, &base_url).await
+        }
+        UserCommand::Reset { data, email, base_url } => {
+            let store = data.open().await?;
+            let user = store.user_by_email(&email).await?.with_context(|| format!("no existe la cuenta {email}"))?;
+            print_link(&store, &actor, user.id, &base_url).await
+        }
+        UserCommand::Token { data, email, name } => {
+            let store = data.open().await?;
+            let user = store.user_by_email(&email).await?.with_context(|| format!("no existe la cuenta {email}"))?;
+            let token = format!("vt_{}", random_token());
+            store.create_api_token(&actor, user.id, &name, &token).await?;
+            println!("{token}");
+            eprintln!("Guarde el token: no se volverá a mostrar.");
+            Ok(())
+        }
+    }
+}
+
+async fn print_link(store: &Store, actor: &Actor, user_id: i64, base_url: &str) -> Result<()> {
+    let token = random_token();
+    let hours = violeta_web::pages::users::LINK_HOURS;
+    store.create_password_link(actor, user_id, &token, chrono::Duration::hours(hours)).await?;
+    println!("{}/contrasena/{token}", base_url.trim_end_matches('/'));
+    eprintln!("Enlace de un solo uso, válido {hours} horas, para elegir la contraseña.");
+    Ok(())
+}
+
+async fn import(cmd: ImportCommand) -> Result<()> {
+    let actor = Actor::command_line();
+    match cmd {
+        ImportCommand::People { data, file, entidad } => {
+            let state = entidad.map(|e| StateKey::parse(&e)).transpose()?;
+            let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
+            let store = data.open().await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, faltan {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_message("Importando personas");
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let result = violeta_app::people_import::import(&store, &actor, &name, &bytes, state.as_ref(), &progress).await;
+            bar.finish_and_clear();
+            match result {
+                Ok(s) => {
+                    println!("Importación terminada: {} personas nuevas, {} actualizadas.", s.created, s.updated);
+                    for (row, text) in s.skipped {
+                        println!("  fila {row} omitida (no es una persona): «{text}»");
+                    }
+                    Ok(())
+                }
+                Err(report) => bail!("{report}"),
+            }
+        }
+        ImportCommand::Regions { data, file, entidad, fuente } => {
+            let state = StateKey::parse(&entidad)?;
+            let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
+            let store = data.open().await?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            match violeta_app::regions::import(&store, &actor, &state, &name, &bytes, &fuente).await {
+                Ok(n) => {
+                    println!("{n} municipios asignados a sus regiones.");
+                    Ok(())
+                }
+                Err(report) => bail!("{report}"),
+            }
+        }
+    }
+}

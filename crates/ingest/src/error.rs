@@ -129,7 +129,11 @@ fn spanish_list(items: &[String]) -> String {
         1 => quoted[0].clone(),
         n => {
             let head = quoted[..n - 1].join(", ");
-            let conj = if starts_with_i_sound(&items[n - 1]) { "e" } else { "y" };
+            let conj = if starts_with_i_sound(&items[n - 1]) {
+                "e"
+            } else {
+                "y"
+            };
             format!("{head} {conj} {}", quoted[n - 1])
         }
     }
@@ -154,7 +158,10 @@ mod tests {
     #[test]
     fn list_uses_e_before_i() {
         let l = |v: &[&str]| spanish_list(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(l(&["curp", "sexo", "institución"]), "«curp», «sexo» e «institución»");
+        assert_eq!(
+            l(&["curp", "sexo", "institución"]),
+            "«curp», «sexo» e «institución»"
+        );
         assert_eq!(l(&["curp", "nombre"]), "«curp» y «nombre»");
         assert_eq!(l(&["curp", "hielo"]), "«curp» y «hielo»");
         assert_eq!(l(&["curp"]), "«curp»");

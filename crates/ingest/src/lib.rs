@@ -148,12 +148,20 @@ impl Table {
     pub fn column(&self, aliases: &[&str]) -> Option<usize> {
         let keys: Vec<String> = aliases.iter().map(|a| normalize_header(a)).collect();
         for key in &keys {
-            if let Some(i) = self.headers.iter().position(|h| !key.is_empty() && h.normalized == *key) {
+            if let Some(i) = self
+                .headers
+                .iter()
+                .position(|h| !key.is_empty() && h.normalized == *key)
+            {
                 return Some(i);
             }
         }
         for key in &keys {
-            if let Some(i) = self.headers.iter().position(|h| text::contains_words(&h.normalized, key)) {
+            if let Some(i) = self
+                .headers
+                .iter()
+                .position(|h| text::contains_words(&h.normalized, key))
+            {
                 return Some(i);
             }
         }
@@ -163,16 +171,17 @@ impl Table {
     /// Like [`Table::column`], but a missing column is an
     /// [`IngestError::MissingColumn`] naming `label` (e.g. `"CURP"`).
     pub fn require(&self, label: &str, aliases: &[&str]) -> Result<usize, IngestError> {
-        self.column(aliases).ok_or_else(|| IngestError::MissingColumn {
-            name: label.to_owned(),
-            found: self
-                .headers
-                .iter()
-                .filter(|h| !h.name.is_empty())
-                .map(|h| h.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        self.column(aliases)
+            .ok_or_else(|| IngestError::MissingColumn {
+                name: label.to_owned(),
+                found: self
+                    .headers
+                    .iter()
+                    .filter(|h| !h.name.is_empty())
+                    .map(|h| h.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// The rows that look like data: skips blank rows and rows that repeat
@@ -180,14 +189,20 @@ impl Table {
     /// carry the header again on every page). Totals and signature lines
     /// are still returned; the importer decides about those.
     pub fn data_rows(&self) -> impl Iterator<Item = &Row> + '_ {
-        self.rows.iter().filter(|r| !r.is_blank() && !self.is_header_repeat(r))
+        self.rows
+            .iter()
+            .filter(|r| !r.is_blank() && !self.is_header_repeat(r))
     }
 
     /// True when every non-empty cell of `row` equals its column's title
     /// (after normalization), with at least two such cells (one if the
     /// table has a single named column).
     pub fn is_header_repeat(&self, row: &Row) -> bool {
-        let named = self.headers.iter().filter(|h| !h.normalized.is_empty()).count();
+        let named = self
+            .headers
+            .iter()
+            .filter(|h| !h.normalized.is_empty())
+            .count();
         let mut same = 0;
         for (cell, header) in row.cells.iter().zip(&self.headers) {
             if cell.is_empty() {
@@ -348,7 +363,12 @@ impl Builder {
     /// Adds a row given as untrimmed fields in source column order (CSV).
     pub(crate) fn push_fields<'a>(&mut self, line: usize, fields: impl Iterator<Item = &'a str>) {
         let mut cells = Vec::with_capacity(self.width);
-        cells.extend(fields.skip(self.first).take(self.width).map(|f| text::trim(f).to_owned()));
+        cells.extend(
+            fields
+                .skip(self.first)
+                .take(self.width)
+                .map(|f| text::trim(f).to_owned()),
+        );
         cells.resize(self.width, String::new());
         self.push(line, cells);
     }
@@ -399,10 +419,22 @@ mod tests {
 
     #[test]
     fn format_from_path() {
-        assert_eq!(Format::from_path(Path::new("Lista.CSV")).unwrap(), Format::Csv);
-        assert_eq!(Format::from_path(Path::new("a/b.txt")).unwrap(), Format::Csv);
-        assert_eq!(Format::from_path(Path::new("Asistencia.XLSX")).unwrap(), Format::Xlsx);
-        assert_eq!(Format::from_path(Path::new("macros.xlsm")).unwrap(), Format::Xlsx);
+        assert_eq!(
+            Format::from_path(Path::new("Lista.CSV")).unwrap(),
+            Format::Csv
+        );
+        assert_eq!(
+            Format::from_path(Path::new("a/b.txt")).unwrap(),
+            Format::Csv
+        );
+        assert_eq!(
+            Format::from_path(Path::new("Asistencia.XLSX")).unwrap(),
+            Format::Xlsx
+        );
+        assert_eq!(
+            Format::from_path(Path::new("macros.xlsm")).unwrap(),
+            Format::Xlsx
+        );
         let err = Format::from_path(Path::new("viejo.xls")).unwrap_err();
         assert!(matches!(&err, IngestError::UnsupportedFormat { extension } if extension == "xls"));
         assert!(err.to_string().contains("Libro de Excel (.xlsx)"), "{err}");
@@ -414,7 +446,10 @@ mod tests {
     fn legacy_and_encrypted() {
         let mut xls = OLE_MAGIC.to_vec();
         xls.extend_from_slice(&[0; 600]);
-        assert!(matches!(read_table(&xls, Format::Xlsx, &[]), Err(IngestError::LegacyXls)));
+        assert!(matches!(
+            read_table(&xls, Format::Xlsx, &[]),
+            Err(IngestError::LegacyXls)
+        ));
         xls.extend_from_slice(b"E\0n\0c\0r\0y\0p\0t\0i\0o\0n\0I\0n\0f\0o\0");
         let err = read_table(&xls, Format::Xlsx, &[]).unwrap_err();
         assert!(matches!(err, IngestError::Encrypted));
@@ -423,7 +458,10 @@ mod tests {
 
     #[test]
     fn empty_and_too_large() {
-        assert!(matches!(read_table(b"", Format::Csv, &["curp"]), Err(IngestError::Empty)));
+        assert!(matches!(
+            read_table(b"", Format::Csv, &["curp"]),
+            Err(IngestError::Empty)
+        ));
         let err = IngestError::TooLarge {
             size: 250 * 1024 * 1024,
             max: MAX_FILE_BYTES as u64,
@@ -441,7 +479,14 @@ mod tests {
 
     #[test]
     fn column_matching() {
-        let t = table(&["#", "Nombre(s)", "Apellido_Paterno", "C.U.R.P.", "Institución de adscripción", "SEXO (F/M)"]);
+        let t = table(&[
+            "#",
+            "Nombre(s)",
+            "Apellido_Paterno",
+            "C.U.R.P.",
+            "Institución de adscripción",
+            "SEXO (F/M)",
+        ]);
         assert_eq!(t.column(&["curp"]), Some(3));
         assert_eq!(t.column(&["apellido paterno", "paterno"]), Some(2));
         assert_eq!(t.column(&["nombre completo", "nombre"]), Some(1));
@@ -462,7 +507,11 @@ mod tests {
 
     #[test]
     fn header_repeats_and_blank_rows() {
-        let mut b = Builder::new(&["CURP".into(), "Nombre".into(), "".into(), "Sexo".into()], 4, None);
+        let mut b = Builder::new(
+            &["CURP".into(), "Nombre".into(), "".into(), "Sexo".into()],
+            4,
+            None,
+        );
         b.push_fields(5, ["A", " Ana ", "", "F"].into_iter());
         b.push_fields(6, [" ", "", ""].into_iter());
         b.push_fields(7, ["curp", "NOMBRE", "", "sexo"].into_iter());

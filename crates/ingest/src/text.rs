@@ -8,9 +8,10 @@ use crate::IngestError;
 /// space, trimmed at both ends.
 ///
 /// `"CORREO  ELECTRÓNICO"`, `"correo_electronico"` and `"Correo electrónico:"`
-/// all give `"correo electronico"`; `"C.U.R.P."` gives `"c u r p"`… so
-/// single letters separated by dots are joined back: `"curp"`. A title made
-/// only of symbols (`"#"`) is kept as written, so it can still be matched.
+/// all give `"correo electronico"`. Initials joined by single dots are
+/// rejoined (`"C.U.R.P."` → `"curp"`), while `"H. Ayuntamiento"` gives
+/// `"h ayuntamiento"`. A title made only of symbols (`"#"`) is kept as
+/// written (whitespace collapsed), so it can still be matched.
 pub fn normalize_header(s: &str) -> String {
     let chars: Vec<char> = s
         .chars()
@@ -129,8 +130,16 @@ impl Expected {
     pub(crate) fn new(names: &[&str]) -> Expected {
         Expected {
             original: names.iter().map(|s| (*s).to_owned()).collect(),
-            keys: names.iter().map(|s| normalize_header(s)).filter(|k| !k.is_empty()).collect(),
+            keys: names
+                .iter()
+                .map(|s| normalize_header(s))
+                .filter(|k| !k.is_empty())
+                .collect(),
         }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     fn min_matches(&self) -> usize {
@@ -189,7 +198,13 @@ impl Expected {
         if self.keys.is_empty() {
             return rows.first().map(|(_, cells)| {
                 let filled = cells.iter().filter(|c| !c.is_empty()).count();
-                (0, Score { filled, ..Score::default() })
+                (
+                    0,
+                    Score {
+                        filled,
+                        ..Score::default()
+                    },
+                )
             });
         }
         let mut best: Option<(usize, Score)> = None;
@@ -216,9 +231,15 @@ mod tests {
 
     #[test]
     fn normalizes_headers() {
-        assert_eq!(normalize_header("  CORREO  ELECTRÓNICO "), "correo electronico");
+        assert_eq!(
+            normalize_header("  CORREO  ELECTRÓNICO "),
+            "correo electronico"
+        );
         assert_eq!(normalize_header("correo_electronico"), "correo electronico");
-        assert_eq!(normalize_header("Correo electrónico:"), "correo electronico");
+        assert_eq!(
+            normalize_header("Correo electrónico:"),
+            "correo electronico"
+        );
         assert_eq!(normalize_header("INSTITUCIÓN"), "institucion");
         assert_eq!(normalize_header("Año"), "ano");
         assert_eq!(normalize_header("Nombre(s)"), "nombre s");
@@ -249,14 +270,21 @@ mod tests {
     fn header_detection_prefers_most_matches() {
         let row = |cells: &[&str]| cells.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let rows = vec![
-            (1, row(&["REGISTRO DE CURP Y NOMBRE DE PARTICIPANTES DEL CURSO"])),
+            (
+                1,
+                row(&["REGISTRO DE CURP Y NOMBRE DE PARTICIPANTES DEL CURSO"]),
+            ),
             (2, row(&["CURP", "Nombre"])),
             (3, row(&["CURP", "Nombre completo", "Sexo"])),
         ];
         let e = Expected::new(&["curp", "nombre", "sexo", "institución"]);
         let (i, s) = e.find_header(&rows).unwrap();
         assert_eq!((i, s.matched, s.exact), (2, 3, 2));
-        assert!(Expected::new(&["curp", "correo"]).find_header(&rows[..1]).is_none());
+        assert!(
+            Expected::new(&["curp", "correo"])
+                .find_header(&rows[..1])
+                .is_none()
+        );
         assert_eq!(Expected::new(&[]).find_header(&rows).unwrap().0, 0);
     }
 }

@@ -155,12 +155,15 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn update_person(&self, actor: &Actor, scope: PeopleScope, id: i64, draft: &PersonDraft) -> Result<()> {
+    /// Updates a person. With `keep_contact`, the stored email and phone stay as they are
+    /// (the editor was not allowed to see them, so the form did not carry them).
+    pub async fn update_person(&self, actor: &Actor, scope: PeopleScope, id: i64, draft: &PersonDraft, keep_contact: bool) -> Result<()> {
         self.person(scope, id).await?;
         let mut tx = self.begin().await?;
         let result: std::result::Result<_, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
             "UPDATE people SET curp = $1, given_names = $2, first_surname = $3, second_surname = $4, sex = $5, \
-             birth_date = $6, institution_id = $7, position = $8, corps = $9, cvegeo = $10, email = $11, phone = $12, \
+             birth_date = $6, institution_id = $7, position = $8, corps = $9, cvegeo = $10, \
+             email = CASE WHEN $16 THEN email ELSE $11 END, phone = CASE WHEN $16 THEN phone ELSE $12 END, \
              search_key = $13, updated_at = $14 WHERE id = $15"
         )
         .bind(draft.curp.as_ref().map(|c| c.as_str()))
@@ -178,6 +181,7 @@ impl Store {
         .bind(draft.search_key())
         .bind(now())
         .bind(id)
+        .bind(keep_contact)
         .execute(c)
         .await.map(|r| r.rows_affected()));
         result.map_err(|e| duplicate_curp(e.into(), draft))?;

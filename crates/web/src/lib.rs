@@ -1,1 +1,76 @@
+//! Violeta's web layer: server-rendered Spanish pages and the JSON API `/api/v1`, on axum.
+//!
+//! Handlers are thin: they read the request, ask [`auth::Ctx`] whether the principal may
+//! act (the decision itself lives in `violeta_domain::access`), call the store or an
+//! application service, and render. Every route is registered through [`routes::Routes`]
+//! with its access rule, so the list of routes and who may use them is one table.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod error;
+pub mod layout;
+pub mod metrics;
+pub mod pages;
+pub mod routes;
+
+pub use routes::{Access, RouteInfo};
+pub use violeta_store::Store;
+
+/// Settings that change how the server behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Shows the demonstration banner on every page.
+    pub demo: bool,
+    /// Marks cookies `Secure` (set behind HTTPS).
+    pub secure_cookies: bool,
+    /// Takes the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()) }
+    }
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> axum::Router {
+    routes::build(state).0
+}
+
+/// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("apagando: se terminan las solicitudes en curso");
+}

@@ -1,0 +1,55 @@
+//! Passwords (Argon2id) and random bearer tokens.
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+
+/// A fresh random token (256 bits), URL-safe.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("el sistema operativo no dio aleatoriedad");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hashes a password with Argon2id and a random salt, as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| format!("argon2: {e}"))
+}
+
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+}
+
+/// Rules for a new password; the message is for the user.
+pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), String> {
+    if password != confirmation {
+        return Err("las contraseñas no coinciden".into());
+    }
+    if password.chars().count() < 12 {
+        return Err("la contraseña debe tener al menos 12 caracteres".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ() {
+        let a = hash_password("una frase larga y segura").unwrap();
+        let b = hash_password("una frase larga y segura").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "random salt");
+        assert!(verify_password("una frase larga y segura", &a));
+        assert!(!verify_password("otra", &a));
+        assert!(!verify_password("x", "no es un hash"));
+    }
+
+    #[test]
+    fn tokens_are_long_and_unique() {
+        assert_eq!(random_token().len(), 43);
+        assert_ne!(random_token(), random_token());
+    }
+}

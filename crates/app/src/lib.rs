@@ -1,0 +1,11 @@
+//! Application services: the use cases that combine the domain, the store and file
+//! ingestion, shared by the web layer and the command line (imports, demo data).
+//! Nothing here knows about HTTP.
+
+pub mod credentials;
+pub mod demo;
+pub mod people_import;
+pub mod regions;
+pub mod report;
+
+pub use report::{ImportReport, Problem};

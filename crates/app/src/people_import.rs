@@ -1,0 +1,275 @@
+//! Importing people from the CSV or XLSX lists units keep. Columns are found by name,
+//! flexibly; every row is checked; a file with any problem is refused whole, with a report
+//! that names each row and column. Lines that are clearly not people (totals, signatures)
+//! are skipped and listed.
+
+use crate::report::{ImportReport, column_name};
+use std::collections::HashMap;
+use violeta_domain::audit::Actor;
+use violeta_domain::person::{PersonDraft, PersonInput, SexConvention};
+use violeta_domain::territory::{MunicipalityKey, StateKey};
+use violeta_domain::text::search_key;
+use violeta_ingest::{Format, Row, Table};
+use violeta_store::Store;
+use violeta_store::people::Progress;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub created: usize,
+    pub updated: usize,
+    /// Lines that were not people (totals, signatures), with their row number.
+    pub skipped: Vec<(usize, String)>,
+}
+
+struct Columns {
+    curp: Option<usize>,
+    full_name: Option<usize>,
+    given: Option<usize>,
+    first: Option<usize>,
+    second: Option<usize>,
+    sex: Option<usize>,
+    institution: Option<usize>,
+    position: Option<usize>,
+    corps: Option<usize>,
+    state: Option<usize>,
+    municipality: Option<usize>,
+    email: Option<usize>,
+    phone: Option<usize>,
+}
+
+const EXPECTED: &[&str] = &["curp", "nombre", "nombre completo", "apellido paterno", "sexo", "género", "institución", "municipio", "cargo", "puesto"];
+
+impl Columns {
+    fn find(t: &Table) -> Result<Columns, ImportReport> {
+        let c = Columns {
+            curp: t.column(&["curp", "clave curp"]),
+            full_name: t.column(&["nombre completo", "nombre y apellidos", "nombre(s) y apellidos"]),
+            given: t.column(&["nombre(s)", "nombres", "nombre"]),
+            first: t.column(&["apellido paterno", "primer apellido", "paterno"]),
+            second: t.column(&["apellido materno", "segundo apellido", "materno"]),
+            sex: t.column(&["sexo", "género", "genero"]),
+            institution: t.column(&["institución", "dependencia", "institución o dependencia", "dependencia o entidad"]),
+            position: t.column(&["cargo", "puesto"]),
+            corps: t.column(&["corporación", "corporacion"]),
+            state: t.column(&["entidad", "estado", "entidad federativa"]),
+            municipality: t.column(&["municipio", "clave de municipio", "cvegeo"]),
+            email: t.column(&["correo electrónico", "correo", "email", "e-mail"]),
+            phone: t.column(&["teléfono", "telefono", "celular"]),
+        };
+        // A full-name column must not also be taken as the given-names column.
+        let c = Columns { given: if c.given == c.full_name { None } else { c.given }, ..c };
+        if c.full_name.is_none() && (c.given.is_none() || c.first.is_none()) {
+            return Err(ImportReport::file(
+                "el archivo debe tener una columna «Nombre completo», o bien «Nombre(s)» y «Apellido paterno»",
+            ));
+        }
+        Ok(c)
+    }
+}
+
+/// Splits "Leticia Ibáñez Domínguez" into given names and two surnames: the last two
+/// words are taken as surnames, keeping Spanish particles ("de la Cruz") with them.
+pub fn split_full_name(full: &str) -> (String, String, String) {
+    let words: Vec<&str> = full.split_whitespace().collect();
+    const PARTICLES: [&str; 6] = ["de", "del", "la", "las", "los", "y"];
+    // Surnames are read from the end: a word plus any particles before it.
+    let take_surname = |end: usize| -> usize {
+        let mut start = end.saturating_sub(1);
+        while start > 1 && PARTICLES.contains(&search_key(words[start - 1]).as_str()) {
+            start -= 1;
+        }
+        start
+    };
+    if words.len() < 2 {
+        return (full.trim().to_string(), String::new(), String::new());
+    }
+    if words.len() == 2 {
+        return (words[0].to_string(), words[1].to_string(), String::new());
+    }
+    let second_start = take_surname(words.len());
+    let first_start = take_surname(second_start).max(1);
+    if first_start >= second_start {
+        return (words[..second_start].join(" "), words[second_start..].join(" "), String::new());
+    }
+    (words[..first_start].join(" "), words[first_start..second_start].join(" "), words[second_start..].join(" "))
+}
+
+/// Whether a row is a total or a signature line rather than a person.
+fn is_footer(row: &Row, c: &Columns) -> bool {
+    let has_person = !row.get_opt(c.curp).is_empty() || !row.get_opt(c.first).is_empty();
+    if has_person {
+        return false;
+    }
+    let text = search_key(&row.cells.join(" "));
+    ["total", "firma", "elaboro", "reviso", "vo. bo", "vo.bo", "nombre y firma"].iter().any(|w| text.contains(w)) || row.filled() == 1
+}
+
+/// Reads and checks a file. Returns the drafts to store, or the report.
+pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state: Option<&StateKey>) -> Result<(Vec<PersonDraft>, Vec<(usize, String)>), ImportReport> {
+    let format = Format::from_path(std::path::Path::new(file_name))?;
+    let table = violeta_ingest::read_table(bytes, format, EXPECTED)?;
+    let c = Columns::find(&table)?;
+    let convention = SexConvention::infer(table.data_rows().map(|r| r.get_opt(c.sex)));
+
+    let mut report = ImportReport::default();
+    let mut drafts = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen_curp: HashMap<String, usize> = HashMap::new();
+    let mut institutions: HashMap<String, Option<i64>> = HashMap::new();
+    let mut municipalities: HashMap<(String, String), Result<MunicipalityKey, String>> = HashMap::new();
+
+    for row in table.data_rows() {
+        if is_footer(row, &c) {
+            skipped.push((row.line, row.cells.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ")));
+            continue;
+        }
+        let (given, first, second) = match c.full_name {
+            Some(col) if c.given.is_none() || row.get_opt(c.given).is_empty() => split_full_name(row.get(col)),
+            _ => (row.get_opt(c.given).to_string(), row.get_opt(c.first).to_string(), row.get_opt(c.second).to_string()),
+        };
+        let mut input = PersonInput {
+            curp: row.get_opt(c.curp).to_string(),
+            given_names: given,
+            first_surname: first,
+            second_surname: second,
+            sex: row.get_opt(c.sex).to_string(),
+            position: row.get_opt(c.position).to_string(),
+            corps: row.get_opt(c.corps).to_string(),
+            email: row.get_opt(c.email).to_string(),
+            phone: row.get_opt(c.phone).to_string(),
+            ..Default::default()
+        };
+        // Institution, by name or acronym.
+        let inst_name = row.get_opt(c.institution).trim();
+        if !inst_name.is_empty() {
+            let key = search_key(inst_name);
+            if !institutions.contains_key(&key) {
+                let found = store.find_institution(inst_name).await.map_err(ImportReport::from)?;
+                institutions.insert(key.clone(), found);
+            }
+            match institutions[&key] {
+                Some(id) => input.institution_id = Some(id),
+                None => report.push(
+                    row.line,
+                    column_name(&table, c.institution.unwrap_or(0)),
+                    format!("la institución «{inst_name}» no está en el catálogo; dela de alta primero o corrija el nombre"),
+                ),
+            }
+        }
+        // Municipality, by INEGI key or by name within the row's or the default state.
+        let muni = row.get_opt(c.municipality).trim();
+        if !muni.is_empty() {
+            let state_text = row.get_opt(c.state).trim().to_string();
+            let cache_key = (state_text.clone(), search_key(muni));
+            if !municipalities.contains_key(&cache_key) {
+                let resolved = resolve_municipality(store, muni, &state_text, default_state).await?;
+                municipalities.insert(cache_key.clone(), resolved);
+            }
+            match &municipalities[&cache_key] {
+                Ok(k) => input.municipality = k.to_string(),
+                Err(m) => report.push(row.line, column_name(&table, c.municipality.unwrap_or(0)), m.clone()),
+            }
+        }
+        match input.validate(convention) {
+            Ok(draft) => {
+                if let Some(curp) = &draft.curp {
+                    if let Some(first_line) = seen_curp.insert(curp.to_string(), row.line) {
+                        report.push(
+                            row.line,
+                            column_name(&table, c.curp.unwrap_or(0)),
+                            format!("la CURP {curp} ya aparece en la fila {first_line}; una persona va una sola vez"),
+                        );
+                    }
+                }
+                drafts.push(draft);
+            }
+            Err(errors) => {
+                for e in errors {
+                    let col = match e.field {
+                        "curp" => c.curp,
+                        "given_names" => c.given.or(c.full_name),
+                        "first_surname" | "second_surname" => c.first.or(c.full_name),
+                        "sex" => c.sex,
+                        "corps" => c.corps,
+                        "email" => c.email,
+                        "phone" => c.phone,
+                        "municipality" => c.municipality,
+                        _ => None,
+                    };
+                    report.push(row.line, col.map(|i| column_name(&table, i)).unwrap_or_default(), e.message);
+                }
+            }
+        }
+    }
+    if drafts.is_empty() && report.is_empty() {
+        return Err(ImportReport::file("el archivo no tiene ninguna persona"));
+    }
+    if report.is_empty() { Ok((drafts, skipped)) } else { Err(report) }
+}
+
+async fn resolve_municipality(store: &Store, text: &str, state_text: &str, default_state: Option<&StateKey>) -> Result<Result<MunicipalityKey, String>, ImportReport> {
+    if let Ok(k) = MunicipalityKey::parse(text) {
+        return Ok(Ok(k));
+    }
+    let state = if state_text.is_empty() {
+        default_state.cloned()
+    } else {
+        let states = store.states().await?;
+        let key = search_key(state_text);
+        states
+            .iter()
+            .find(|s| s.cve_ent == state_text || search_key(&s.name) == key || search_key(&s.abbreviation) == key)
+            .and_then(|s| StateKey::parse(&s.cve_ent).ok())
+    };
+    match state {
+        Some(st) => Ok(store
+            .find_municipality(&st, text)
+            .await?
+            .ok_or_else(|| format!("no existe el municipio «{text}» en la entidad {st}"))),
+        None => {
+            // No state given: accept the name if it is unique in the country.
+            let matches = store
+                .municipalities(&violeta_store::territory::MunicipalityFilter::default())
+                .await?
+                .into_iter()
+                .filter(|m| search_key(&m.name) == search_key(text))
+                .collect::<Vec<_>>();
+            Ok(match matches.as_slice() {
+                [one] => MunicipalityKey::parse(&one.cvegeo).map_err(|e| e.to_string()),
+                [] => Err(format!("no existe el municipio «{text}»")),
+                many => Err(format!(
+                    "hay {} municipios llamados «{text}»; agregue la columna «Entidad» o use la clave INEGI",
+                    many.len()
+                )),
+            })
+        }
+    }
+}
+
+/// Checks and imports a file, all or nothing.
+pub async fn import(
+    store: &Store,
+    actor: &Actor,
+    file_name: &str,
+    bytes: &[u8],
+    default_state: Option<&StateKey>,
+    progress: Progress<'_>,
+) -> Result<Summary, ImportReport> {
+    let (drafts, skipped) = prepare(store, file_name, bytes, default_state).await?;
+    let (created, updated) = store.import_people(actor, &drafts, progress).await?;
+    Ok(Summary { created, updated, skipped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_full_name;
+
+    #[test]
+    fn splits_names_with_particles() {
+        assert_eq!(split_full_name("Leticia Ibáñez Domínguez"), ("Leticia".into(), "Ibáñez".into(), "Domínguez".into()));
+        assert_eq!(split_full_name("Ana Sofía Cruz López"), ("Ana Sofía".into(), "Cruz".into(), "López".into()));
+        assert_eq!(split_full_name("María de la Luz de la Cruz Pérez"), ("María de la Luz".into(), "de la Cruz".into(), "Pérez".into()));
+        assert_eq!(split_full_name("Rubén Peña"), ("Rubén".into(), "Peña".into(), "".into()));
+    }
+}

@@ -1,0 +1,55 @@
+//! The JSON API, `/api/v1`. Authenticated by API token (`Authorization: Bearer …`) or by
+//! a session cookie (then state-changing calls carry `X-CSRF-Token`). Every endpoint is
+//! described in the OpenAPI document served at `/api/v1/openapi.json`.
+
+pub mod audit;
+pub mod people;
+pub mod territory;
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Violeta API", description = "API de Violeta: territorio, declaratorias de AVGM, instituciones, personas y auditoría. Todos los mensajes de error vienen en español."),
+    paths(
+        territory::states, territory::municipalities, territory::regions, territory::municipality,
+        territory::declarations, territory::declaration,
+        people::institutions, people::list, people::create, people::show, people::contact,
+        audit::list,
+    ),
+    components(schemas(
+        territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
+        people::InstitutionDto, people::PersonDto, people::PersonPage, people::ContactDto, people::NewPerson, people::ValidationErrors,
+        audit::AuditDto, ErrorBody, ErrorDetail,
+    )),
+    modifiers(&BearerAuth),
+    security(("token" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// Every error: `{"error": {"codigo": "...", "mensaje": "..."}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub codigo: String,
+    pub mensaje: String,
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

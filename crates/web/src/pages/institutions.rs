@@ -1,0 +1,99 @@
+//! Institutions: list, create.
+
+use super::{Notice, render, render_invalid, see_other};
+use crate::AppState;
+use crate::auth::Ctx;
+use crate::error::{AppError, PageResult};
+use crate::layout::Layout;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use violeta_domain::institution::{InstitutionKind, Level};
+use violeta_domain::territory::MunicipalityKey;
+use violeta_store::institutions::{Institution, NewInstitution};
+
+#[derive(Template)]
+#[template(path = "institutions/list.html")]
+struct ListPage {
+    l: Layout,
+    institutions: Vec<Institution>,
+    q: String,
+    can_edit: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    q: Option<String>,
+    aviso: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(q): Query<ListQuery>) -> PageResult {
+    let query = q.q.clone().filter(|s| !s.trim().is_empty());
+    render(&ListPage {
+        l: Layout::new(&ctx, &state, "Instituciones").with_notice(q.aviso.as_deref()),
+        institutions: state.store.institutions(query.as_deref()).await?,
+        q: query.unwrap_or_default(),
+        can_edit: ctx.can(violeta_domain::access::Permission::EditRegistry),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "institutions/form.html")]
+struct FormPage {
+    l: Layout,
+    f: InstitutionInput,
+    kinds: [InstitutionKind; 5],
+    levels: [Level; 5],
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct InstitutionInput {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    acronym: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    level: String,
+    #[serde(default)]
+    cvegeo: String,
+}
+
+pub async fn new_form(State(state): State<AppState>, ctx: Ctx, Query(_): Query<Notice>) -> PageResult {
+    render(&FormPage {
+        l: Layout::new(&ctx, &state, "Nueva institución"),
+        f: InstitutionInput::default(),
+        kinds: InstitutionKind::ALL,
+        levels: Level::ALL,
+        error: None,
+    })
+}
+
+pub async fn create(State(state): State<AppState>, ctx: Ctx, Form(f): Form<InstitutionInput>) -> PageResult {
+    let parsed = (|| {
+        let kind = InstitutionKind::parse(&f.kind).ok_or("elija el tipo de institución")?;
+        let level = Level::parse(&f.level).ok_or("elija el nivel")?;
+        let municipality = match f.cvegeo.trim() {
+            "" => None,
+            k => Some(MunicipalityKey::parse(k).map_err(|_| "la clave de municipio debe ser la clave INEGI de 5 dígitos")?),
+        };
+        Ok::<_, &str>(NewInstitution { name: f.name.clone(), acronym: f.acronym.clone(), kind, level, municipality })
+    })();
+    let outcome = match parsed {
+        Ok(new) => state.store.create_institution(&ctx.actor(), &new).await.map_err(|e| AppError::from(e).to_string()),
+        Err(m) => Err(m.to_string()),
+    };
+    match outcome {
+        Ok(_) => see_other("/instituciones", "creada"),
+        Err(message) => render_invalid(&FormPage {
+            l: Layout::new(&ctx, &state, "Nueva institución"),
+            f,
+            kinds: InstitutionKind::ALL,
+            levels: Level::ALL,
+            error: Some(message),
+        }),
+    }
+}

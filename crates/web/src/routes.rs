@@ -1,0 +1,164 @@
+//! The route table: every path, its method, and who may use it, in one place.
+//! [`build`] returns the router and the catalog the access tests walk.
+
+use crate::auth::Ctx;
+use crate::error::{ApiError, AppError};
+use crate::{AppState, api, assets, auth, metrics, pages};
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use violeta_domain::access::Permission;
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in account.
+    SignedIn,
+    /// A signed-in account holding the permission.
+    Needs(Permission),
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+struct Routes {
+    router: Router<AppState>,
+    catalog: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn add(mut self, method: &'static str, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Routes {
+        let api = path.starts_with("/api/");
+        let guarded = handler.route_layer(middleware::from_fn(move |req: Request, next: Next| guard(access, api, req, next)));
+        self.router = self.router.route(path, guarded);
+        self.catalog.push(RouteInfo { method, path, access });
+        self
+    }
+    fn get(self, path: &'static str, access: Access, h: MethodRouter<AppState>) -> Routes {
+        self.add("GET", path, access, h)
+    }
+    fn post(self, path: &'static str, access: Access, h: MethodRouter<AppState>) -> Routes {
+        self.add("POST", path, access, h)
+    }
+}
+
+async fn guard(access: Access, api: bool, req: Request, next: Next) -> Response {
+    let Some(ctx) = req.extensions().get::<Ctx>() else {
+        return AppError::Internal("falta el contexto de autenticación".into()).into_response();
+    };
+    let allowed = match access {
+        Access::Public => true,
+        Access::SignedIn => ctx.principal.is_authenticated(),
+        Access::Needs(p) => ctx.principal.can(p),
+    };
+    if allowed {
+        return next.run(req).await;
+    }
+    let error = if ctx.principal.is_authenticated() {
+        AppError::Forbidden
+    } else {
+        let next_path = if req.method() == axum::http::Method::GET { req.uri().path().to_string() } else { "/".into() };
+        AppError::SignIn { next: next_path }
+    };
+    if api { ApiError(error).into_response() } else { error.into_response() }
+}
+
+/// The router and its catalog.
+pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
+    use Access::*;
+    use Permission::*;
+    use axum::routing::{get, post};
+    let routes = Routes { router: Router::new(), catalog: Vec::new() }
+        // Public
+        .get("/", Public, get(pages::home::index))
+        .get("/healthz", Public, get(pages::home::healthz))
+        .get("/metrics", Public, get(metrics::render))
+        .get("/static/{file}", Public, get(assets::serve))
+        .get("/entrar", Public, get(pages::account::login_form))
+        .post("/entrar", Public, post(pages::account::login))
+        .get("/contrasena/{token}", Public, get(pages::account::password_form))
+        .post("/contrasena/{token}", Public, post(pages::account::set_password))
+        .get("/api/v1/openapi.json", Public, get(api::openapi))
+        // Any account
+        .post("/salir", SignedIn, post(pages::account::logout))
+        .get("/panel", SignedIn, get(pages::home::dashboard))
+        .get("/cuenta", SignedIn, get(pages::account::mine))
+        .post("/cuenta/tokens", Needs(ManageApiTokens), post(pages::account::create_token))
+        .post("/cuenta/tokens/{id}/revocar", Needs(ManageApiTokens), post(pages::account::revoke_token))
+        // Territory
+        .get("/territorio", Needs(ViewRegistry), get(pages::territory::states))
+        .get("/territorio/{cve_ent}", Needs(ViewRegistry), get(pages::territory::state))
+        .get("/territorio/municipio/{cvegeo}", Needs(ViewRegistry), get(pages::territory::municipality))
+        .post("/territorio/{cve_ent}/regiones", Needs(EditRegistry), post(pages::territory::create_region))
+        .post("/territorio/regiones/{id}/municipios", Needs(EditRegistry), post(pages::territory::assign_region))
+        .post("/territorio/{cve_ent}/regiones/importar", Needs(EditRegistry), post(pages::territory::import_regions))
+        .get("/avgm", Needs(ViewRegistry), get(pages::territory::declarations))
+        .get("/avgm/nueva", Needs(EditRegistry), get(pages::territory::new_declaration))
+        .post("/avgm", Needs(EditRegistry), post(pages::territory::create_declaration))
+        .get("/avgm/{id}", Needs(ViewRegistry), get(pages::territory::declaration))
+        .post("/avgm/{id}/municipios", Needs(EditRegistry), post(pages::territory::add_declaration_municipalities))
+        .post("/avgm/{id}/medidas", Needs(EditRegistry), post(pages::territory::add_measure))
+        // Institutions
+        .get("/instituciones", Needs(ViewRegistry), get(pages::institutions::list))
+        .get("/instituciones/nueva", Needs(EditRegistry), get(pages::institutions::new_form))
+        .post("/instituciones", Needs(EditRegistry), post(pages::institutions::create))
+        // People
+        .get("/personas", Needs(ViewPeople), get(pages::people::list))
+        .get("/personas/nueva", Needs(EditPeople), get(pages::people::new_form))
+        .post("/personas", Needs(EditPeople), post(pages::people::create))
+        .get("/personas/importar", Needs(ManagePeople), get(pages::people::import_form))
+        .post("/personas/importar", Needs(ManagePeople), post(pages::people::import))
+        .get("/personas/{id}", Needs(ViewPeople), get(pages::people::show))
+        .get("/personas/{id}/contacto", Needs(ViewPersonalData), get(pages::people::contact))
+        .get("/personas/{id}/editar", Needs(EditPeople), get(pages::people::edit_form))
+        .post("/personas/{id}", Needs(EditPeople), post(pages::people::update))
+        .post("/personas/{id}/fusionar", Needs(ManagePeople), post(pages::people::merge))
+        // Accounts and audit
+        .get("/usuarios", Needs(ManageUsers), get(pages::users::list))
+        .post("/usuarios", Needs(ManageUsers), post(pages::users::create))
+        .get("/usuarios/{id}", Needs(ManageUsers), get(pages::users::show))
+        .post("/usuarios/{id}/roles", Needs(ManageUsers), post(pages::users::set_roles))
+        .post("/usuarios/{id}/enlace", Needs(ManageUsers), post(pages::users::password_link))
+        .get("/auditoria", Needs(ViewAudit), get(pages::audit::list))
+        .post("/auditoria/verificar", Needs(ViewAudit), post(pages::audit::verify))
+        // JSON API
+        .get("/api/v1/estados", Needs(ViewRegistry), get(api::territory::states))
+        .get("/api/v1/estados/{cve_ent}/municipios", Needs(ViewRegistry), get(api::territory::municipalities))
+        .get("/api/v1/estados/{cve_ent}/regiones", Needs(ViewRegistry), get(api::territory::regions))
+        .get("/api/v1/municipios/{cvegeo}", Needs(ViewRegistry), get(api::territory::municipality))
+        .get("/api/v1/avgm", Needs(ViewRegistry), get(api::territory::declarations))
+        .get("/api/v1/avgm/{id}", Needs(ViewRegistry), get(api::territory::declaration))
+        .get("/api/v1/instituciones", Needs(ViewRegistry), get(api::people::institutions))
+        .get("/api/v1/personas", Needs(ViewPeople), get(api::people::list))
+        .post("/api/v1/personas", Needs(EditPeople), post(api::people::create))
+        .get("/api/v1/personas/{id}", Needs(ViewPeople), get(api::people::show))
+        .get("/api/v1/personas/{id}/contacto", Needs(ViewPersonalData), get(api::people::contact))
+        .get("/api/v1/auditoria", Needs(ViewAudit), get(api::audit::list));
+
+    let Routes { router, catalog } = routes;
+    let router = router
+        .fallback(pages::home::not_found)
+        .layer(middleware::from_fn(auth::csrf))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        // Spans name the route pattern, never the URI: paths may carry one-time tokens.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+            tracing::info_span!("solicitud", method = %req.method(), route)
+        }))
+        .with_state(state);
+    (router, catalog)
+}
+
+/// Every route and who may use it: for the access tests and the documentation.
+pub fn catalog(state: AppState) -> Vec<RouteInfo> {
+    build(state).1
+}
