@@ -153,7 +153,7 @@ pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state
                 None => report.push(
                     row.line,
                     column_name(&table, c.institution.unwrap_or(0)),
-                    format!("la institución «{inst_name}» no está en el catálogo; dela de alta primero o corrija el nombre"),
+                    format!("la institución «{inst_name}» no está en el catálogo; dé de alta la institución primero o corrija el nombre"),
                 ),
             }
         }

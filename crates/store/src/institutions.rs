@@ -56,8 +56,10 @@ impl Store {
     }
 
     /// Finds an institution by exact name (accent- and case-insensitive) or acronym.
+    /// "H. Ayuntamiento de …" (Honorable) finds "Ayuntamiento de …".
     pub async fn find_institution(&self, name: &str) -> Result<Option<i64>> {
         let key = search_key(name);
+        let key = ["h. ", "h ", "honorable "].iter().find_map(|p| key.strip_prefix(p)).map(str::to_string).unwrap_or(key);
         Ok(on_pool!(self, |p| sqlx::query_scalar(
             "SELECT id FROM institutions WHERE search_key = $1 OR LOWER(acronym) = $1 ORDER BY id LIMIT 1"
         )
