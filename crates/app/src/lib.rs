@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP.
 
 pub mod credentials;
+pub mod avgm;
 pub mod demo;
 pub mod people_import;
 pub mod regions;

@@ -137,6 +137,12 @@ enum ImportCommand {
         #[arg(long)]
         entidad: Option<String>,
     },
+    /// AVGM declarations: Entidad, Tipo, Fecha, Título, Municipio[, Fuente, Categoría, Medida].
+    Avgm {
+        #[command(flatten)]
+        data: Data,
+        file: PathBuf,
+    },
     /// Municipality → region assignments for one state.
     Regions {
         #[command(flatten)]
@@ -322,6 +328,18 @@ async fn import(cmd: ImportCommand) -> Result<()> {
                     for (row, text) in s.skipped {
                         println!("  fila {row} omitida (no es una persona): «{text}»");
                     }
+                    Ok(())
+                }
+                Err(report) => bail!("{report}"),
+            }
+        }
+        ImportCommand::Avgm { data, file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
+            let store = data.open().await?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            match violeta_app::avgm::import(&store, &actor, &name, &bytes).await {
+                Ok(ids) => {
+                    println!("{} declaratorias importadas.", ids.len());
                     Ok(())
                 }
                 Err(report) => bail!("{report}"),

@@ -296,36 +296,21 @@ impl Store {
     }
 
     pub async fn create_declaration(&self, actor: &Actor, d: &NewDeclaration) -> Result<i64> {
-        if d.title.trim().is_empty() {
-            return Err(StoreError::Invalid("la declaratoria necesita un título".into()));
-        }
         let mut tx = self.begin().await?;
-        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "INSERT INTO avgm_declarations (cve_ent, kind, declared_on, title, source_note, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
-        )
-        .bind(d.state.as_str())
-        .bind(d.kind.code())
-        .bind(d.declared_on)
-        .bind(d.title.trim())
-        .bind(d.source_note.trim())
-        .bind(now())
-        .fetch_one(c)
-        .await?);
-        add_declaration_municipalities(&mut tx, id, &d.state, &d.municipalities).await?;
-        for (i, (category, text)) in d.measures.iter().enumerate() {
-            insert_measure(&mut tx, id, i as i64 + 1, category, text).await?;
-        }
-        append(
-            &mut tx,
-            actor,
-            Event::new("avgm.crear", "declaratoria", id).with(serde_json::json!({
-                "estado": d.state, "tipo": d.kind.code(), "fecha": d.declared_on, "municipios": d.municipalities.len(), "medidas": d.measures.len()
-            })),
-        )
-        .await?;
+        let id = insert_declaration(&mut tx, actor, d).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Creates several declarations in one transaction: all or none.
+    pub async fn import_declarations(&self, actor: &Actor, declarations: &[NewDeclaration]) -> Result<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(declarations.len());
+        for d in declarations {
+            ids.push(insert_declaration(&mut tx, actor, d).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     pub async fn add_declaration_municipalities(&self, actor: &Actor, id: i64, municipalities: &[MunicipalityKey]) -> Result<()> {
@@ -358,6 +343,37 @@ impl Store {
         append(&mut tx, actor, Event::new("avgm.agregar_medida", "declaratoria", id)).await?;
         tx.commit().await
     }
+}
+
+async fn insert_declaration(tx: &mut Tx, actor: &Actor, d: &NewDeclaration) -> Result<i64> {
+    if d.title.trim().is_empty() {
+        return Err(StoreError::Invalid("la declaratoria necesita un título".into()));
+    }
+    let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(
+            "INSERT INTO avgm_declarations (cve_ent, kind, declared_on, title, source_note, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+        )
+        .bind(d.state.as_str())
+        .bind(d.kind.code())
+        .bind(d.declared_on)
+        .bind(d.title.trim())
+        .bind(d.source_note.trim())
+        .bind(now())
+        .fetch_one(c)
+        .await?);
+        add_declaration_municipalities(tx, id, &d.state, &d.municipalities).await?;
+        for (i, (category, text)) in d.measures.iter().enumerate() {
+            insert_measure(tx, id, i as i64 + 1, category, text).await?;
+        }
+        append(
+            tx,
+            actor,
+            Event::new("avgm.crear", "declaratoria", id).with(serde_json::json!({
+                "estado": d.state, "tipo": d.kind.code(), "fecha": d.declared_on, "municipios": d.municipalities.len(), "medidas": d.measures.len()
+            })),
+        )
+        .await?;
+    Ok(id)
 }
 
 async fn insert_region(tx: &mut Tx, state: &StateKey, name: &str, aliases: &[String], source_note: &str) -> Result<i64> {

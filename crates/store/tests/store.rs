@@ -44,6 +44,7 @@ on_both_backends!(
     regions_group_municipalities_of_one_state,
     region_import_is_all_or_nothing,
     avgm_declarations_cover_municipalities,
+    avgm_import_is_all_or_nothing,
     people_are_unique_by_curp_and_scoped,
     personal_data_reads_are_audited,
     people_import_is_all_or_nothing,
@@ -187,6 +188,24 @@ async fn avgm_declarations_cover_municipalities(db: &TestStore) {
     let bad = NewDeclaration { municipalities: vec![key("20067"), key("15033")], ..d };
     assert!(s.create_declaration(&admin(), &bad).await.is_err());
     assert_eq!(s.declarations(None).await.unwrap().len(), 1);
+}
+
+async fn avgm_import_is_all_or_nothing(db: &TestStore) {
+    let s = &db.store;
+    let good = NewDeclaration {
+        state: StateKey::parse("15").unwrap(),
+        kind: AvgmKind::Desaparicion,
+        declared_on: NaiveDate::from_ymd_opt(2019, 9, 20).unwrap(),
+        title: "Prueba".into(),
+        source_note: String::new(),
+        municipalities: vec![key("15033")],
+        measures: vec![],
+    };
+    let bad = NewDeclaration { municipalities: vec![key("20067")], title: "Otra".into(), ..good.clone() };
+    assert!(s.import_declarations(&admin(), &[good.clone(), bad]).await.is_err());
+    assert!(s.declarations(None).await.unwrap().is_empty(), "nothing half-written");
+    assert_eq!(s.import_declarations(&admin(), &[good]).await.unwrap().len(), 1);
+    assert_eq!(s.municipality(&key("15033")).await.unwrap().avgm_kinds(), vec![AvgmKind::Desaparicion]);
 }
 
 async fn people_are_unique_by_curp_and_scoped(db: &TestStore) {

@@ -103,6 +103,7 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/avgm", Needs(ViewRegistry), get(pages::territory::declarations))
         .get("/avgm/nueva", Needs(EditRegistry), get(pages::territory::new_declaration))
         .post("/avgm", Needs(EditRegistry), post(pages::territory::create_declaration))
+        .post("/avgm/importar", Needs(EditRegistry), post(pages::territory::import_declarations))
         .get("/avgm/{id}", Needs(ViewRegistry), get(pages::territory::declaration))
         .post("/avgm/{id}/municipios", Needs(EditRegistry), post(pages::territory::add_declaration_municipalities))
         .post("/avgm/{id}/medidas", Needs(EditRegistry), post(pages::territory::add_measure))

@@ -208,6 +208,7 @@ struct DeclarationsPage {
     l: Layout,
     declarations: Vec<Declaration>,
     can_edit: bool,
+    report: Option<violeta_app::ImportReport>,
 }
 
 impl DeclarationsPage {
@@ -221,6 +222,7 @@ pub async fn declarations(State(state): State<AppState>, ctx: Ctx, Query(n): Que
         l: Layout::new(&ctx, &state, "Declaratorias de AVGM").with_notice(n.aviso.as_deref()),
         declarations: state.store.declarations(None).await?,
         can_edit: ctx.can(Permission::EditRegistry),
+        report: None,
     })
 }
 
@@ -338,6 +340,19 @@ pub async fn create_declaration(State(state): State<AppState>, ctx: Ctx, Form(f)
             kinds: AvgmKind::ALL,
             f,
             error: Some(message),
+        }),
+    }
+}
+
+pub async fn import_declarations(State(state): State<AppState>, ctx: Ctx, multipart: Multipart) -> PageResult {
+    let upload = Upload::read(multipart, &ctx).await?;
+    match violeta_app::avgm::import(&state.store, &ctx.actor(), &upload.file_name, &upload.bytes).await {
+        Ok(_) => see_other("/avgm", "importado"),
+        Err(report) => render_invalid(&DeclarationsPage {
+            l: Layout::new(&ctx, &state, "Declaratorias de AVGM"),
+            declarations: state.store.declarations(None).await?,
+            can_edit: true,
+            report: Some(report),
         }),
     }
 }
