@@ -64,6 +64,9 @@ enum Command {
         dir: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        /// Load the demo into this empty PostgreSQL database instead (for trials and benchmarks).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Applies the database migrations and loads the INEGI territory.
     Migrate {
@@ -193,9 +196,22 @@ async fn run(cli: Cli) -> Result<()> {
             let store = data.open().await?;
             serve(store, &addr, Config { demo: false, secure_cookies, trust_proxy }, None).await
         }
-        Command::Demo { dir, addr } => {
-            let store = fresh_demo(&dir).await?;
-            serve(store, &addr, Config { demo: true, ..Default::default() }, Some(&dir)).await
+        Command::Demo { dir, addr, database_url } => {
+            let where_ = match &database_url {
+                Some(_) => "PostgreSQL (DATABASE_URL dada)".to_string(),
+                None => dir.join("violeta.db").display().to_string(),
+            };
+            let store = match database_url {
+                Some(url) => {
+                    let store = Store::connect(&url).await?;
+                    store.migrate().await?;
+                    println!("Cargando datos de demostración…");
+                    violeta_app::demo::load(&store).await?;
+                    store
+                }
+                None => fresh_demo(&dir).await?,
+            };
+            serve(store, &addr, Config { demo: true, ..Default::default() }, Some(&where_)).await
         }
         Command::Migrate { data } => {
             let store = data.open().await?;
@@ -223,12 +239,13 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn serve(store: Store, addr: &str, config: Config, demo_dir: Option<&Path>) -> Result<()> {
+/// Serves; for the demo, `demo_db` says where its database is and the logins are printed.
+async fn serve(store: Store, addr: &str, config: Config, demo_db: Option<&str>) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("no se pudo escuchar en {addr}"))?;
     let local = listener.local_addr()?;
-    if let Some(dir) = demo_dir {
+    if let Some(db) = demo_db {
         println!("\nVioleta (demostración) en http://{local}/");
-        println!("Base de datos: {}", dir.join("violeta.db").display());
+        println!("Base de datos: {db}");
         println!("Cuentas de demostración (contraseña: {}):", violeta_app::demo::DEMO_PASSWORD);
         for (email, _, role) in violeta_app::demo::DEMO_ACCOUNTS {
             println!("  {email:<32} {}", role.label());

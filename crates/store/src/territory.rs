@@ -220,6 +220,59 @@ impl Store {
         tx.commit().await
     }
 
+    /// Renames a region and replaces its aliases.
+    pub async fn update_region(&self, actor: &Actor, region_id: i64, name: &str, aliases: &[String], source_note: &str) -> Result<()> {
+        let name = violeta_domain::territory::validate_region_name(name).map_err(StoreError::Invalid)?;
+        let mut tx = self.begin().await?;
+        let updated: std::result::Result<u64, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE regions SET name = $1, source_note = $2 WHERE id = $3"
+        )
+        .bind(&name)
+        .bind(source_note.trim())
+        .bind(region_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()));
+        match updated.map_err(StoreError::from) {
+            Ok(0) => return Err(StoreError::NotFound("la región no existe".into())),
+            Ok(_) => {}
+            Err(e) if e.is_unique_violation() => return Err(StoreError::Conflict(format!("ya existe la región «{name}» en esta entidad"))),
+            Err(e) => return Err(e),
+        }
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM region_aliases WHERE region_id = $1").bind(region_id).execute(c).await?.rows_affected());
+        for alias in aliases.iter().map(|a| violeta_domain::text::clean(a)).filter(|a| !a.is_empty()) {
+            on_tx!(&mut tx, |c| sqlx::query("INSERT INTO region_aliases (region_id, alias) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(region_id)
+                .bind(&alias)
+                .execute(c)
+                .await?
+                .rows_affected());
+        }
+        append(&mut tx, actor, Event::new("region.editar", "region", region_id).with(serde_json::json!({"nombre": name}))).await?;
+        tx.commit().await
+    }
+
+    /// Takes municipalities out of whatever region they are in.
+    pub async fn remove_from_region(&self, actor: &Actor, region_id: i64, municipalities: &[MunicipalityKey]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for m in municipalities {
+            on_tx!(&mut tx, |c| sqlx::query("DELETE FROM region_municipalities WHERE cvegeo = $1 AND region_id = $2")
+                .bind(m.as_str())
+                .bind(region_id)
+                .execute(c)
+                .await?
+                .rows_affected());
+        }
+        append(
+            &mut tx,
+            actor,
+            Event::new("region.quitar_municipios", "region", region_id)
+                .with(serde_json::json!({"municipios": municipalities.iter().map(|m| m.as_str()).collect::<Vec<_>>()})),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Imports municipality → region rows for one state, all or nothing: regions that do
     /// not exist are created (with their aliases), every municipality is placed.
     pub async fn import_regions(&self, actor: &Actor, state: &StateKey, rows: &[RegionAssignment], source_note: &str) -> Result<usize> {

@@ -139,11 +139,17 @@ async fn regions_group_municipalities_of_one_state(db: &TestStore) {
     assert_eq!(m.region.as_deref(), Some("Papaloapan"));
     let filtered = s.municipalities(&MunicipalityFilter { region_id: Some(id), ..Default::default() }).await.unwrap();
     assert_eq!(filtered.len(), 2);
+    s.update_region(&admin(), id, "Cuenca del Papaloapan", &["Papaloapan".into(), "Cuenca".into()], "prueba").await.unwrap();
+    s.remove_from_region(&admin(), id, &[key("20067")]).await.unwrap();
+    let regions = s.regions(&oaxaca()).await.unwrap();
+    assert_eq!((regions[0].name.as_str(), regions[0].municipalities), ("Cuenca del Papaloapan", 1));
+    assert!(regions[0].aliases.contains("Papaloapan"));
+    assert!(s.municipality(&key("20067")).await.unwrap().region.is_none());
     // A municipality of another state is refused.
     let err = s.assign_to_region(&admin(), id, &[key("15033")]).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
     // The same name twice in one state is a conflict.
-    let err = s.create_region(&admin(), &oaxaca(), "Papaloapan", &[], "").await.unwrap_err();
+    let err = s.create_region(&admin(), &oaxaca(), "Cuenca del Papaloapan", &[], "").await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
 }
 

@@ -99,6 +99,8 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/territorio/municipio/{cvegeo}", Needs(ViewRegistry), get(pages::territory::municipality))
         .post("/territorio/{cve_ent}/regiones", Needs(EditRegistry), post(pages::territory::create_region))
         .post("/territorio/regiones/{id}/municipios", Needs(EditRegistry), post(pages::territory::assign_region))
+        .post("/territorio/regiones/{id}/quitar", Needs(EditRegistry), post(pages::territory::remove_from_region))
+        .post("/territorio/regiones/{id}", Needs(EditRegistry), post(pages::territory::update_region))
         .post("/territorio/{cve_ent}/regiones/importar", Needs(EditRegistry), post(pages::territory::import_regions))
         .get("/avgm", Needs(ViewRegistry), get(pages::territory::declarations))
         .get("/avgm/nueva", Needs(EditRegistry), get(pages::territory::new_declaration))

@@ -180,6 +180,27 @@ pub async fn assign_region(State(app): State<AppState>, ctx: Ctx, Path(id): Path
     }
 }
 
+pub async fn remove_from_region(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<MunicipalitiesForm>) -> PageResult {
+    let region = find_region(&app, id).await?;
+    let key = state_key(&region.cve_ent)?;
+    match resolve_municipalities(&app, &key, &f.municipalities).await {
+        Ok(keys) => {
+            app.store.remove_from_region(&ctx.actor(), id, &keys).await?;
+            see_other(&format!("/territorio/{key}?region={id}"), "guardado")
+        }
+        Err(message) => state_page(&app, &ctx, &region.cve_ent, StateQuery::default(), Some(message)).await,
+    }
+}
+
+pub async fn update_region(State(app): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<RegionForm>) -> PageResult {
+    let region = find_region(&app, id).await?;
+    let aliases: Vec<String> = f.aliases.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+    match app.store.update_region(&ctx.actor(), id, &f.name, &aliases, &f.source_note).await {
+        Ok(()) => see_other(&format!("/territorio/{}", region.cve_ent), "guardado"),
+        Err(e) => state_page(&app, &ctx, &region.cve_ent, StateQuery::default(), Some(AppError::from(e).to_string())).await,
+    }
+}
+
 async fn find_region(app: &AppState, id: i64) -> Result<Region, AppError> {
     for st in app.store.states().await? {
         let key = state_key(&st.cve_ent)?;
