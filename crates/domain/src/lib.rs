@@ -7,8 +7,11 @@
 pub mod access;
 pub mod audit;
 pub mod curp;
+pub mod geo;
+pub mod hours;
 pub mod institution;
 pub mod person;
+pub mod safety;
 pub mod territory;
 pub mod text;
 
