@@ -17,6 +17,7 @@ pub mod audit;
 pub mod institutions;
 pub mod jobs;
 pub mod people;
+pub mod safety;
 pub mod seed;
 pub mod territory;
 pub mod testing;

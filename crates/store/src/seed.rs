@@ -18,6 +18,17 @@ pub(crate) async fn load_territory(store: &Store) -> Result<()> {
     }
     let bad = |e: csv::Error| StoreError::Invalid(format!("catálogo INEGI dañado: {e}"));
     let mut tx = store.begin().await?;
+    // Several processes may start on a fresh database at once (two `violeta serve` on
+    // one PostgreSQL): only one loads, the others find it loaded. SQLite's `BEGIN
+    // IMMEDIATE` already serialises writers; PostgreSQL needs a lock, taken before the
+    // check is repeated inside the transaction.
+    if store.backend() == crate::Backend::Postgres {
+        on_tx!(&mut tx, |c| sqlx::query("LOCK TABLE states IN EXCLUSIVE MODE").execute(c).await?.rows_affected());
+    }
+    let loaded: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM states").fetch_one(c).await?);
+    if loaded > 0 {
+        return Ok(());
+    }
     for record in csv::Reader::from_reader(STATES_CSV.as_bytes()).records() {
         let r = record.map_err(bad)?;
         on_tx!(&mut tx, |c| sqlx::query(

@@ -13,6 +13,10 @@ use violeta_store::institutions::NewInstitution;
 use violeta_store::people::PeopleFilter;
 use violeta_store::territory::{MunicipalityFilter, NewDeclaration, RegionAssignment};
 use violeta_store::testing::TestStore;
+use violeta_domain::geo::Point;
+use violeta_domain::hours::OpeningHours;
+use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus, VisitResult};
+use violeta_store::safety::{NewSafeSpace, NewUnit, PlaceFilter};
 use violeta_store::{Backend, Store, StoreError};
 
 /// Declares a case that runs once per backend.
@@ -52,6 +56,10 @@ on_both_backends!(
     accounts_sessions_links_and_tokens,
     audit_chain_names_the_first_broken_row,
     jobs_are_claimed_once,
+    units_keep_their_history_and_members,
+    safe_spaces_public_view_hides_private_fields,
+    visits_schedule_and_fall_overdue,
+    coverage_counts_units_and_spaces_per_municipality,
 );
 
 fn admin() -> Actor {
@@ -404,4 +412,128 @@ async fn sqlite_backup_is_a_consistent_copy() {
     copy.close().await;
     let _ = std::fs::remove_file(&path);
     db.cleanup().await;
+}
+
+fn unit(name: &str, muni: &str, status: UnitStatus) -> NewUnit {
+    NewUnit {
+        state: oaxaca(),
+        name: name.into(),
+        municipality: key(muni),
+        status,
+        activated_on: Some(NaiveDate::from_ymd_opt(2019, 3, 8).unwrap()),
+        agreement: "Convenio de prueba".into(),
+        contact_line: "951 000 0000".into(),
+        notes: "nota interna".into(),
+    }
+}
+
+fn space(name: &str, muni: &str) -> NewSafeSpace {
+    NewSafeSpace {
+        name: name.into(),
+        kind: SafeSpaceKind::Comercio,
+        address: "Calle de prueba 1".into(),
+        municipality: key(muni),
+        point: Point::new(17.06, -96.72).unwrap(),
+        hours: OpeningHours::parse("lun-vie 09:00-18:00").unwrap(),
+        contact_name: "Contacto Privado".into(),
+        contact_phone: "9510000000".into(),
+        notes: "nota interna".into(),
+        installed_on: Some(NaiveDate::from_ymd_opt(2019, 5, 1).unwrap()),
+        status: SafeSpaceStatus::Activo,
+    }
+}
+
+async fn units_keep_their_history_and_members(db: &TestStore) {
+    let s = &db.store;
+    let id = s.create_unit(&admin(), &unit("URI Oaxaca de Juárez", "20067", UnitStatus::Activa)).await.unwrap();
+    // A municipality of another state is refused.
+    let err = s.create_unit(&admin(), &unit("URI Toluca", "15106", UnitStatus::Activa)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("no pertenece a la entidad")), "{err}");
+    s.change_unit_status(&admin(), id, UnitStatus::Suspendida, NaiveDate::from_ymd_opt(2019, 6, 1).unwrap(), "sin patrulla").await.unwrap();
+    let (u, changes, _) = s.unit(id).await.unwrap();
+    assert_eq!(u.status, "suspendida");
+    assert_eq!(changes.iter().map(|c| c.status.as_str()).collect::<Vec<_>>(), ["activa", "suspendida"]);
+    // Members come from the registry and must be police.
+    let mut officer = person(50, None);
+    officer.corps = Some(violeta_domain::person::Corps::Municipal);
+    let officer = s.create_person(&admin(), &officer).await.unwrap();
+    let civilian = s.create_person(&admin(), &person(51, None)).await.unwrap();
+    s.add_unit_member(&admin(), id, officer, "Policía segundo", None).await.unwrap();
+    assert!(matches!(s.add_unit_member(&admin(), id, civilian, "", None).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.add_unit_member(&admin(), id, officer, "", None).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.unit(id).await.unwrap().2.len(), 1);
+    // Only active units are public.
+    assert!(s.public_units(&PlaceFilter::default()).await.unwrap().is_empty());
+    s.change_unit_status(&admin(), id, UnitStatus::Activa, NaiveDate::from_ymd_opt(2019, 7, 1).unwrap(), "").await.unwrap();
+    assert_eq!(s.public_units(&PlaceFilter::default()).await.unwrap().len(), 1);
+}
+
+async fn safe_spaces_public_view_hides_private_fields(db: &TestStore) {
+    let s = &db.store;
+    let v0 = s.public_map_version().await.unwrap();
+    let a = s.create_safe_space(&admin(), &space("Farmacia Centro", "20067")).await.unwrap();
+    s.create_safe_space(&admin(), &space("Tienda Norte", "20390")).await.unwrap();
+    assert!(s.public_map_version().await.unwrap() > v0, "a change bumps the public version");
+    let public = s.public_safe_spaces(&PlaceFilter::default()).await.unwrap();
+    assert_eq!(public.len(), 2);
+    let json = serde_json::to_string(&public).unwrap();
+    assert!(!json.contains("Contacto Privado") && !json.contains("nota interna") && !json.contains("9510000000"), "{json}");
+    let staff = s.safe_space(a).await.unwrap();
+    assert_eq!(staff.contact_name, "Contacto Privado");
+    let only = s.public_safe_spaces(&PlaceFilter { cvegeo: Some("20390".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(only.len(), 1);
+    s.set_safe_space_status(&admin(), a, SafeSpaceStatus::Retirado).await.unwrap();
+    assert_eq!(s.public_safe_spaces(&PlaceFilter::default()).await.unwrap().len(), 1, "retired ones leave the map");
+    // All or nothing.
+    let mut bad = space("", "20067");
+    bad.address = String::new();
+    assert!(s.import_safe_spaces(&admin(), &[space("Uno", "20067"), bad]).await.is_err());
+    assert_eq!(s.safe_spaces(&PlaceFilter::default()).await.unwrap().len(), 2);
+}
+
+async fn visits_schedule_and_fall_overdue(db: &TestStore) {
+    let s = &db.store;
+    let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(2020, m, day).unwrap();
+    let a = s.create_safe_space(&admin(), &space("Farmacia Centro", "20067")).await.unwrap();
+    let v = s.schedule_visit(&admin(), a, d(1, 10)).await.unwrap();
+    assert_eq!(s.overdue_visits(d(1, 11)).await.unwrap().len(), 1);
+    assert!(s.overdue_visits(d(1, 10)).await.unwrap().is_empty());
+    assert!(s.record_visit(&admin(), v, d(1, 12), VisitResult::Conforme, "", Some(d(1, 12))).await.is_err());
+    s.record_visit(&admin(), v, d(1, 12), VisitResult::Conforme, "todo en orden", Some(d(4, 12))).await.unwrap();
+    assert!(s.overdue_visits(d(2, 1)).await.unwrap().is_empty());
+    let visits = s.visits(a).await.unwrap();
+    assert_eq!(visits.len(), 2);
+    assert_eq!(s.safe_space(a).await.unwrap().next_visit, Some(d(4, 12)));
+    let pending = visits.iter().find(|x| x.visited_on.is_none()).unwrap().id;
+    s.record_visit(&admin(), pending, d(4, 12), VisitResult::NoOpera, "cerró", None).await.unwrap();
+    assert_eq!(s.safe_space(a).await.unwrap().status, "suspendido");
+}
+
+async fn coverage_counts_units_and_spaces_per_municipality(db: &TestStore) {
+    let s = &db.store;
+    let decl = s
+        .create_declaration(
+            &admin(),
+            &NewDeclaration {
+                state: oaxaca(),
+                kind: AvgmKind::ViolenciaFeminicida,
+                declared_on: NaiveDate::from_ymd_opt(2018, 8, 30).unwrap(),
+                title: "Prueba".into(),
+                source_note: String::new(),
+                municipalities: vec![key("20067"), key("20390"), key("20413")],
+                measures: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    s.create_unit(&admin(), &unit("URI Oaxaca", "20067", UnitStatus::Activa)).await.unwrap();
+    s.create_unit(&admin(), &unit("URI Huatulco", "20413", UnitStatus::EnFormacion)).await.unwrap();
+    for n in 0..3 {
+        s.create_safe_space(&admin(), &space(&format!("Espacio {n}"), "20067")).await.unwrap();
+    }
+    let rows = s.coverage(decl).await.unwrap();
+    let by = |k: &str| rows.iter().find(|r| r.cvegeo == k).unwrap();
+    assert_eq!((by("20067").units_active, by("20067").safe_spaces), (1, 3));
+    assert_eq!((by("20413").units_active, by("20413").unit_statuses.as_str()), (0, "en_formacion"));
+    assert_eq!((by("20390").units_active, by("20390").safe_spaces), (0, 0));
 }
