@@ -17,6 +17,10 @@ use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_domain::territory::{AvgmKind, MunicipalityKey, StateKey};
 use violeta_store::accounts::NewUser;
 use violeta_store::institutions::NewInstitution;
+use violeta_domain::geo::Point;
+use violeta_domain::hours::OpeningHours;
+use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus};
+use violeta_store::safety::{NewSafeSpace, NewUnit};
 use violeta_store::territory::{NewDeclaration, RegionAssignment};
 use violeta_store::{Result, Store, StoreError};
 
@@ -63,6 +67,33 @@ const OAXACA_PLACES: [(&str, &str); 11] = [
     ("Heroica Ciudad de Huajuapan de León", "Mixteca"),
     ("San Juan Bautista Tuxtepec", "Papaloapan"),
 ];
+
+/// The ten *Mujer Segura* rapid-reaction units named in Oaxaca's 2018–2019 report.
+const OAXACA_UNITS: [&str; 10] = [
+    "Oaxaca de Juárez",
+    "Santa Lucía del Camino",
+    "Villa de Zaachila",
+    "Santa María Huatulco",
+    "San Pedro Pochutla",
+    "Miahuatlán de Porfirio Díaz",
+    "Huautla de Jiménez",
+    "Heroica Ciudad de Huajuapan de León",
+    "San Jacinto Amilpas",
+    "Santa Cruz Xoxocotlán",
+];
+
+/// The 61 *Mujeres a Salvo* espacios seguros per municipality, as the same report counts them.
+const OAXACA_SAFE_SPACES: [(&str, usize); 6] = [
+    ("Oaxaca de Juárez", 25),
+    ("Santa Lucía del Camino", 4),
+    ("Santa María Huatulco", 10),
+    ("Miahuatlán de Porfirio Díaz", 7),
+    ("San Juan Bautista Tuxtepec", 11),
+    ("Villa de Zaachila", 4),
+];
+
+/// Prefix of every private demo contact name, so tests can prove they never go public.
+pub const DEMO_CONTACT_PREFIX: &str = "Contacto (demostración)";
 
 /// Municipalities under the Estado de México's declarations, as published by CONAVIM.
 const EDOMEX_FEMINICIDA: [&str; 11] = [
@@ -267,6 +298,8 @@ pub async fn load(store: &Store) -> Result<()> {
     }
     store.import_people(&actor, &drafts, &|_, _| {}).await?;
 
+    load_units_and_safe_spaces(store, &actor, &oax).await?;
+
     // Accounts.
     let health = store.find_institution("Secretaría de Salud del Estado de México").await?;
     let hash = hash_password(DEMO_PASSWORD).map_err(StoreError::Invalid)?;
@@ -278,6 +311,84 @@ pub async fn load(store: &Store) -> Result<()> {
         let token = crate::credentials::random_token();
         store.create_password_link(&actor, id, &token, chrono::Duration::minutes(5)).await?;
         store.use_password_link(&token, &hash, "sistema").await?;
+    }
+    Ok(())
+}
+
+/// Oaxaca's units and espacios seguros. The counts and municipalities are the report's;
+/// names, addresses, coordinates (a few hundred metres around the head town), hours and
+/// contacts are invented for the demonstration and say so.
+async fn load_units_and_safe_spaces(store: &Store, actor: &Actor, oax: &StateKey) -> Result<()> {
+    for (i, name) in OAXACA_UNITS.iter().enumerate() {
+        let municipality = municipality(store, oax, name).await?;
+        let unit_id = store
+            .create_unit(
+                actor,
+                &NewUnit {
+                    state: oax.clone(),
+                    name: format!("Unidad de Reacción Inmediata Mujer Segura — {name}"),
+                    municipality: municipality.clone(),
+                    status: UnitStatus::Activa,
+                    activated_on: NaiveDate::from_ymd_opt(2019, 1 + (i as u32 % 10), 8),
+                    agreement: "Convenio de colaboración (demostración)".into(),
+                    contact_line: format!("951 555 {:04}", 100 + i),
+                    notes: "Registro de demostración.".into(),
+                },
+            )
+            .await?;
+        // Members: the demo's police officers who live in the unit's municipality.
+        let filter = violeta_store::people::PeopleFilter { cvegeo: Some(municipality.to_string()), ..Default::default() };
+        let (people, _) = store.people(violeta_domain::access::PeopleScope::All, &filter, 500, 0).await?;
+        for p in people.iter().filter(|p| p.corps.is_some()).take(4) {
+            store.add_unit_member(actor, unit_id, p.id, "Policía (demostración)", None).await?;
+        }
+    }
+    const KINDS: [(SafeSpaceKind, &str); 6] = [
+        (SafeSpaceKind::Comercio, "Farmacia"),
+        (SafeSpaceKind::Comercio, "Tienda de abarrotes"),
+        (SafeSpaceKind::InstitucionPublica, "Módulo de atención"),
+        (SafeSpaceKind::Transporte, "Sitio de taxis"),
+        (SafeSpaceKind::Escuela, "Escuela"),
+        (SafeSpaceKind::CentroSalud, "Centro de salud"),
+    ];
+    const HOURS: [&str; 4] = ["lun-vie 09:00-19:00; sáb 09:00-14:00", "24 horas", "lun-dom 07:00-22:00", "lun-vie 08:00-15:00"];
+    let mut n = 0usize;
+    let mut spaces = Vec::new();
+    for (name, count) in OAXACA_SAFE_SPACES {
+        let key = municipality(store, oax, name).await?;
+        let m = store.municipality(&key).await?;
+        let (lat, lon) = match (m.head_lat, m.head_lon) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return Err(StoreError::Invalid(format!("{name} no tiene coordenadas de cabecera en el catálogo"))),
+        };
+        for i in 0..count {
+            n += 1;
+            let (kind, label) = KINDS[n % KINDS.len()];
+            // Spread around the head town on a small spiral (about 300 m to 1.5 km).
+            let angle = i as f64 * 2.399;
+            let radius = 0.003 + 0.0012 * i as f64;
+            spaces.push(NewSafeSpace {
+                name: format!("{label} {n} (demostración)"),
+                kind,
+                address: format!("Calle de demostración {}, {}", 100 + i, m.head_town),
+                municipality: key.clone(),
+                point: Point::new(lat + radius * angle.sin(), lon + radius * angle.cos()).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                hours: OpeningHours::parse(HOURS[n % HOURS.len()]).map_err(StoreError::Invalid)?,
+                contact_name: format!("{DEMO_CONTACT_PREFIX} {n}"),
+                contact_phone: format!("951 600 {:04}", n),
+                notes: "Nota interna de demostración.".into(),
+                installed_on: NaiveDate::from_ymd_opt(2019, 1 + (n % 12) as u32, 1 + (n % 27) as u32),
+                status: SafeSpaceStatus::Activo,
+            });
+        }
+    }
+    store.import_safe_spaces(actor, &spaces).await?;
+    // Verification visits: one pending per place, some already overdue.
+    let placed = store.safe_spaces(&Default::default()).await?;
+    let today = chrono::Utc::now().date_naive();
+    for (i, s) in placed.iter().enumerate() {
+        let due = today + chrono::Duration::days(i as i64 * 7 - 60);
+        store.schedule_visit(actor, s.id, due).await?;
     }
     Ok(())
 }
