@@ -8,5 +8,6 @@ pub mod demo;
 pub mod people_import;
 pub mod regions;
 pub mod report;
+pub mod safe_spaces;
 
 pub use report::{ImportReport, Problem};
