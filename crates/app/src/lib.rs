@@ -4,6 +4,7 @@
 
 pub mod credentials;
 pub mod avgm;
+pub mod coverage;
 pub mod demo;
 pub mod people_import;
 pub mod regions;

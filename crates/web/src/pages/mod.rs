@@ -5,6 +5,7 @@ pub mod audit;
 pub mod home;
 pub mod institutions;
 pub mod people;
+pub mod safety;
 pub mod territory;
 pub mod users;
 
