@@ -35,9 +35,7 @@ impl Data {
     }
     async fn open(&self) -> Result<Store> {
         std::fs::create_dir_all(&self.dir).with_context(|| format!("no se pudo crear la carpeta {}", self.dir.display()))?;
-        let store = Store::connect(&self.url()).await.context("no se pudo abrir la base de datos")?;
-        store.migrate().await.context("no se pudo migrar la base de datos")?;
-        Ok(store)
+        Store::open(&self.url()).await.context("no se pudo abrir la base de datos")
     }
 }
 
@@ -203,8 +201,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let store = match database_url {
                 Some(url) => {
-                    let store = Store::connect(&url).await?;
-                    store.migrate().await?;
+                    let store = Store::open(&url).await?;
                     println!("Cargando datos de demostración…");
                     violeta_app::demo::load(&store).await?;
                     store
@@ -273,8 +270,7 @@ async fn fresh_demo(dir: &Path) -> Result<Store> {
     }
     std::fs::create_dir_all(dir).with_context(|| format!("no se pudo crear {}", dir.display()))?;
     std::fs::write(dir.join(DEMO_MARKER), "Carpeta de demostración de Violeta: los datos se borran al volver a ejecutar `violeta demo`.\n")?;
-    let store = Store::connect(&format!("sqlite://{}", db.display())).await?;
-    store.migrate().await?;
+    let store = Store::open(&format!("sqlite://{}", db.display())).await?;
     println!("Cargando datos de demostración…");
     violeta_app::demo::load(&store).await?;
     Ok(store)

@@ -124,7 +124,7 @@ impl Store {
                 .await?;
             Ok(Store { pool: Pool::Postgres(pool) })
         } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            let path = sqlite_path(url).unwrap_or(url);
             let options = SqliteConnectOptions::new()
                 .filename(path)
                 .create_if_missing(true)
@@ -135,6 +135,30 @@ impl Store {
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
             Ok(Store { pool: Pool::Sqlite(pool) })
         }
+    }
+
+    /// Opens the store and brings it up to date: the usual way in. On SQLite, several
+    /// processes opening the same new file at once (two `violeta serve`, or `serve` and
+    /// `migrate`) take turns through a lock file beside it, so only one creates the schema.
+    pub async fn open(url: &str) -> Result<Store> {
+        let lock = match sqlite_path(url) {
+            Some(path) => {
+                let lock_path = format!("{path}.lock");
+                let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| {
+                    StoreError::Invalid(format!("no se pudo crear el archivo de bloqueo {lock_path}: {e}"))
+                })?;
+                let file = tokio::task::spawn_blocking(move || file.lock().map(|_| file))
+                    .await
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?
+                    .map_err(|e| StoreError::Invalid(format!("no se pudo bloquear {lock_path}: {e}")))?;
+                Some(file)
+            }
+            None => None,
+        };
+        let store = Store::connect(url).await?;
+        let migrated = store.migrate().await;
+        drop(lock);
+        migrated.map(|_| store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -189,6 +213,14 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, |p| p.close().await)
     }
+}
+
+/// The file of a SQLite URL (`sqlite://PATH`, `sqlite:PATH` or a plain path); `None` for PostgreSQL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url))
 }
 
 /// Now, truncated to microseconds: the precision both backends keep, so a timestamp
