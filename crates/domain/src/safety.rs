@@ -1,32 +1,5 @@
 //! Rapid-reaction units and espacios seguros: their kinds and states.
 
-use serde::{Deserialize, Serialize};
-
-macro_rules! coded_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => ($code:literal, $label:literal)),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-            /// The stored code.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),* }
-            }
-            /// What users read.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),* }
-            }
-            /// Accepts the code or the label, with or without accents.
-            pub fn parse(s: &str) -> Option<$name> {
-                let k = crate::text::search_key(s).replace(' ', "_");
-                Self::ALL.iter().copied().find(|v| v.code() == k || crate::text::search_key(v.label()).replace(' ', "_") == k)
-            }
-        }
-    };
-}
 
 coded_enum!(
     /// A *Unidad de reacción inmediata*'s state.

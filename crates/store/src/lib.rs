@@ -21,6 +21,7 @@ pub mod safety;
 pub mod seed;
 pub mod territory;
 pub mod testing;
+pub mod training;
 
 pub use violeta_domain as domain;
 

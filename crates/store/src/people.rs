@@ -283,7 +283,7 @@ impl Store {
     }
 }
 
-async fn insert_person(tx: &mut Tx, d: &PersonDraft) -> Result<i64> {
+pub(crate) async fn insert_person(tx: &mut Tx, d: &PersonDraft) -> Result<i64> {
     let t = now();
     let result: std::result::Result<i64, sqlx::Error> = on_tx!(tx, |c| sqlx::query_scalar(
         "INSERT INTO people (curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \

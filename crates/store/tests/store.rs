@@ -17,6 +17,8 @@ use violeta_domain::geo::Point;
 use violeta_domain::hours::OpeningHours;
 use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus, VisitResult};
 use violeta_store::safety::{NewSafeSpace, NewUnit, PlaceFilter};
+use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
+use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, PersonRef, TrainingDay};
 use violeta_store::{Backend, Store, StoreError};
 
 /// Declares a case that runs once per backend.
@@ -60,6 +62,7 @@ on_both_backends!(
     safe_spaces_public_view_hides_private_fields,
     visits_schedule_and_fall_overdue,
     coverage_counts_units_and_spaces_per_municipality,
+    training_counts_people_participations_and_sessions_apart,
 );
 
 fn admin() -> Actor {
@@ -536,4 +539,90 @@ async fn coverage_counts_units_and_spaces_per_municipality(db: &TestStore) {
     assert_eq!((by("20067").units_active, by("20067").safe_spaces), (1, 3));
     assert_eq!((by("20413").units_active, by("20413").unit_statuses.as_str()), (0, "en_formacion"));
     assert_eq!((by("20390").units_active, by("20390").safe_spaces), (0, 0));
+}
+
+fn training(title: &str, day: (i32, u32, u32), status: SessionStatus, programme_id: Option<i64>) -> NewTraining {
+    NewTraining {
+        title: title.into(),
+        topic: "Perspectiva de género".into(),
+        protocol: "Protocolo de actuación policial".into(),
+        modality: Modality::Presencial,
+        programme_id,
+        course_key: "MS-1".into(),
+        municipality: Some(key("20067")),
+        venue: "Auditorio".into(),
+        meeting_link: String::new(),
+        instructors: "Instructora".into(),
+        audience: vec!["policia_municipal".into()],
+        capacity: Some(40),
+        status,
+        days: vec![TrainingDay { day: NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(), starts_at: "09:00".into(), ends_at: "14:00".into() }],
+        checkin_secret: "secreto".into(),
+    }
+}
+
+async fn training_counts_people_participations_and_sessions_apart(db: &TestStore) {
+    let s = &db.store;
+    let programme = s.create_programme(&admin(), "Mujer Segura", "Capacitar policías", Some("20")).await.unwrap();
+    assert!(matches!(s.create_programme(&admin(), "Mujer Segura", "", None).await, Err(StoreError::Conflict(_))));
+    let a = s.create_training(&admin(), &training("Sesión A", (2019, 3, 1), SessionStatus::Realizada, Some(programme))).await.unwrap();
+    let b = s.create_training(&admin(), &training("Sesión B", (2019, 4, 1), SessionStatus::Realizada, Some(programme))).await.unwrap();
+    let planned = s.create_training(&admin(), &training("Sesión C", (2019, 5, 1), SessionStatus::Planeada, Some(programme))).await.unwrap();
+    let mut bad = training("Sin fecha", (2019, 5, 1), SessionStatus::Planeada, None);
+    bad.days.clear();
+    assert!(matches!(s.create_training(&admin(), &bad).await, Err(StoreError::Invalid(_))));
+
+    let mut officer = person(60, None);
+    officer.corps = Some(violeta_domain::person::Corps::Municipal);
+    let attend = |p: PersonRef, status| AttendanceInput { person: p, status, pre_score: None, post_score: None };
+    // Session A: the officer (new, by CURP) and two more; one of them twice in the list.
+    let (created, _) = s
+        .record_attendance(
+            &admin(),
+            a,
+            "lista",
+            &[
+                attend(PersonRef::Draft(Box::new(officer.clone())), AttendanceStatus::Asistio),
+                attend(PersonRef::Draft(Box::new(person(61, None))), AttendanceStatus::Retardo),
+                attend(PersonRef::Draft(Box::new(person(62, None))), AttendanceStatus::Falto),
+                attend(PersonRef::Draft(Box::new(person(61, None))), AttendanceStatus::Asistio),
+            ],
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(created, 3, "the same CURP twice is one person");
+    assert_eq!(s.attendance(a).await.unwrap().len(), 3, "a person counts once per session");
+    // Session B: the officer again (matched by CURP, not created).
+    let (created, _) = s
+        .record_attendance(&admin(), b, "captura", &[attend(PersonRef::Draft(Box::new(officer.clone())), AttendanceStatus::Asistio)], &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(created, 0);
+    // Planned session with attendance does not count until held.
+    let someone = s.person_by_curp(PeopleScope::All, &curp(62)).await.unwrap().unwrap().id;
+    s.record_attendance(&admin(), planned, "qr", &[attend(PersonRef::Existing(someone), AttendanceStatus::Asistio)], &|_, _| {}).await.unwrap();
+
+    let counts = s.training_counts(&CountFilter { programme_id: Some(programme), ..Default::default() }).await.unwrap();
+    assert_eq!((counts.personas_capacitadas, counts.participaciones, counts.capacitaciones_impartidas), (2, 3, 2));
+    let april = CountFilter { from: NaiveDate::from_ymd_opt(2019, 4, 1), to: NaiveDate::from_ymd_opt(2019, 4, 30), ..Default::default() };
+    let counts = s.training_counts(&april).await.unwrap();
+    assert_eq!((counts.personas_capacitadas, counts.participaciones, counts.capacitaciones_impartidas), (1, 1, 1));
+    let other_state = s.training_counts(&CountFilter { cve_ent: Some("15".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(other_state.capacitaciones_impartidas, 0);
+
+    // Police trained per protocol, by municipality.
+    let trained = s.trained_police(&["20067".to_string()]).await.unwrap();
+    assert_eq!(trained.len(), 1);
+    assert_eq!((trained[0].protocol.as_str(), trained[0].people), ("Protocolo de actuación policial", 1));
+
+    // A cancelled session takes no attendance; nothing half-written.
+    s.set_training_status(&admin(), planned, SessionStatus::Cancelada).await.unwrap();
+    let before = s.count_people().await.unwrap();
+    let err = s
+        .record_attendance(&admin(), planned, "lista", &[attend(PersonRef::Draft(Box::new(person(63, None))), AttendanceStatus::Asistio)], &|_, _| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    assert_eq!(s.count_people().await.unwrap(), before);
 }

@@ -1,0 +1,406 @@
+//! Programmes, training sessions and attendance, and the counts computed from them.
+
+use crate::audit::{Event, append};
+use crate::people::Progress;
+use crate::{Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use violeta_domain::audit::Actor;
+use violeta_domain::person::PersonDraft;
+use violeta_domain::territory::MunicipalityKey;
+use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Programme {
+    pub id: i64,
+    pub name: String,
+    pub objective: String,
+    pub cve_ent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainingDay {
+    pub day: NaiveDate,
+    /// "HH:MM"
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTraining {
+    pub title: String,
+    pub topic: String,
+    pub protocol: String,
+    pub modality: Modality,
+    pub programme_id: Option<i64>,
+    pub course_key: String,
+    pub municipality: Option<MunicipalityKey>,
+    pub venue: String,
+    pub meeting_link: String,
+    pub instructors: String,
+    /// Audience codes.
+    pub audience: Vec<String>,
+    pub capacity: Option<i64>,
+    pub status: SessionStatus,
+    pub days: Vec<TrainingDay>,
+    /// Random secret behind the rotating check-in code.
+    pub checkin_secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Training {
+    pub id: i64,
+    pub title: String,
+    pub topic: String,
+    pub protocol: String,
+    pub modality: String,
+    pub programme_id: Option<i64>,
+    pub programme: Option<String>,
+    pub course_key: String,
+    pub cvegeo: Option<String>,
+    pub municipality: Option<String>,
+    pub venue: String,
+    pub meeting_link: String,
+    pub instructors: String,
+    pub audience: String,
+    pub capacity: Option<i64>,
+    pub status: String,
+    #[serde(skip)]
+    pub checkin_secret: String,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+    pub attendees: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AttendanceRow {
+    pub person_id: i64,
+    pub name: String,
+    pub curp: Option<String>,
+    pub sex: Option<String>,
+    pub institution: Option<String>,
+    pub status: String,
+    pub source: String,
+    pub pre_score: Option<f64>,
+    pub post_score: Option<f64>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// One attendance to store: who (an existing person or a draft to match by CURP or create)
+/// and how.
+#[derive(Debug, Clone)]
+pub struct AttendanceInput {
+    pub person: PersonRef,
+    pub status: AttendanceStatus,
+    pub pre_score: Option<f64>,
+    pub post_score: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PersonRef {
+    Existing(i64),
+    /// Matched by CURP when it has one; created when new.
+    Draft(Box<PersonDraft>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CountFilter {
+    pub programme_id: Option<i64>,
+    pub cve_ent: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// The three counts, computed separately.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub personas_capacitadas: i64,
+    pub participaciones: i64,
+    pub capacitaciones_impartidas: i64,
+}
+
+/// Police trained in a protocol, per municipality of residence.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TrainedPolice {
+    pub cvegeo: String,
+    pub protocol: String,
+    pub people: i64,
+}
+
+const SESSION_SELECT: &str = "SELECT s.id, s.title, s.topic, s.protocol, s.modality, s.programme_id, pr.name AS programme, s.course_key, \
+    s.cvegeo, m.name AS municipality, s.venue, s.meeting_link, s.instructors, s.audience, s.capacity, s.status, s.checkin_secret, \
+    (SELECT MIN(d.day) FROM training_session_days d WHERE d.session_id = s.id) AS first_day, \
+    (SELECT MAX(d.day) FROM training_session_days d WHERE d.session_id = s.id) AS last_day, \
+    (SELECT COUNT(*) FROM attendance a WHERE a.session_id = s.id AND a.status IN ('asistio', 'retardo')) AS attendees \
+    FROM training_sessions s LEFT JOIN programmes pr ON pr.id = s.programme_id LEFT JOIN municipalities m ON m.cvegeo = s.cvegeo";
+
+/// Sessions held within the filter: the base of every count.
+const HELD: &str = "s.status = 'realizada' AND ($1 IS NULL OR s.programme_id = $1) \
+    AND ($2 IS NULL OR m.cve_ent = $2 OR (s.cvegeo IS NULL AND pr.cve_ent = $2)) \
+    AND ($3 IS NULL OR (SELECT MIN(d.day) FROM training_session_days d WHERE d.session_id = s.id) >= $3) \
+    AND ($4 IS NULL OR (SELECT MIN(d.day) FROM training_session_days d WHERE d.session_id = s.id) <= $4)";
+
+impl Store {
+    pub async fn create_programme(&self, actor: &Actor, name: &str, objective: &str, cve_ent: Option<&str>) -> Result<i64> {
+        let name = violeta_domain::text::clean(name);
+        if name.is_empty() {
+            return Err(StoreError::Invalid("el programa necesita un nombre".into()));
+        }
+        let mut tx = self.begin().await?;
+        let id: std::result::Result<i64, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "INSERT INTO programmes (name, objective, cve_ent, created_at) VALUES ($1, $2, $3, $4) RETURNING id"
+        )
+        .bind(&name)
+        .bind(objective.trim())
+        .bind(cve_ent)
+        .bind(now())
+        .fetch_one(c)
+        .await);
+        let id = id.map_err(|e| match StoreError::from(e) {
+            e if e.is_unique_violation() => StoreError::Conflict(format!("ya existe el programa «{name}»")),
+            e => e,
+        })?;
+        append(&mut tx, actor, Event::new("programa.crear", "programa", id).with(serde_json::json!({"nombre": name}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn programmes(&self) -> Result<Vec<Programme>> {
+        Ok(on_pool!(self, |p| sqlx::query_as("SELECT id, name, objective, cve_ent FROM programmes ORDER BY name").fetch_all(p).await?))
+    }
+
+    pub async fn create_training(&self, actor: &Actor, s: &NewTraining) -> Result<i64> {
+        if s.title.trim().is_empty() {
+            return Err(StoreError::Invalid("la capacitación necesita un título".into()));
+        }
+        if s.days.is_empty() {
+            return Err(StoreError::Invalid("indique al menos una fecha con su horario".into()));
+        }
+        for d in &s.days {
+            if d.ends_at <= d.starts_at {
+                return Err(StoreError::Invalid(format!("el {} la hora de término debe ser posterior a la de inicio", d.day.format("%d/%m/%Y"))));
+            }
+        }
+        if s.modality != Modality::Virtual && s.municipality.is_none() {
+            return Err(StoreError::Invalid("una capacitación presencial o híbrida necesita el municipio de la sede".into()));
+        }
+        let mut tx = self.begin().await?;
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "INSERT INTO training_sessions (title, topic, protocol, modality, programme_id, course_key, cvegeo, venue, meeting_link, \
+             instructors, audience, capacity, status, checkin_secret, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id"
+        )
+        .bind(s.title.trim())
+        .bind(s.topic.trim())
+        .bind(s.protocol.trim())
+        .bind(s.modality.code())
+        .bind(s.programme_id)
+        .bind(s.course_key.trim())
+        .bind(s.municipality.as_ref().map(|m| m.as_str()))
+        .bind(s.venue.trim())
+        .bind(s.meeting_link.trim())
+        .bind(s.instructors.trim())
+        .bind(s.audience.join(","))
+        .bind(s.capacity)
+        .bind(s.status.code())
+        .bind(&s.checkin_secret)
+        .bind(now())
+        .fetch_one(c)
+        .await?);
+        for d in &s.days {
+            let inserted: std::result::Result<u64, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
+                "INSERT INTO training_session_days (session_id, day, starts_at, ends_at) VALUES ($1, $2, $3, $4)"
+            )
+            .bind(id)
+            .bind(d.day)
+            .bind(&d.starts_at)
+            .bind(&d.ends_at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()));
+            inserted.map_err(|e| match StoreError::from(e) {
+                e if e.is_unique_violation() => StoreError::Invalid(format!("la fecha {} está repetida", d.day.format("%d/%m/%Y"))),
+                e => e,
+            })?;
+        }
+        append(&mut tx, actor, Event::new("capacitacion.crear", "capacitacion", id).with(serde_json::json!({"titulo": s.title.trim()}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn set_training_status(&self, actor: &Actor, id: i64, status: SessionStatus) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, |c| sqlx::query("UPDATE training_sessions SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.code())
+            .bind(now())
+            .bind(id)
+            .execute(c)
+            .await?
+            .rows_affected());
+        if n == 0 {
+            return Err(StoreError::NotFound("no existe esa capacitación".into()));
+        }
+        append(&mut tx, actor, Event::new("capacitacion.estado", "capacitacion", id).with(serde_json::json!({"estado": status.code()}))).await?;
+        tx.commit().await
+    }
+
+    pub async fn trainings(&self, programme_id: Option<i64>) -> Result<Vec<Training>> {
+        let sql = format!("{SESSION_SELECT} WHERE ($1 IS NULL OR s.programme_id = $1) ORDER BY first_day DESC, s.id DESC");
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(programme_id).fetch_all(p).await?))
+    }
+
+    pub async fn training(&self, id: i64) -> Result<(Training, Vec<Day>)> {
+        let sql = format!("{SESSION_SELECT} WHERE s.id = $1");
+        let s: Option<Training> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
+        let s = s.ok_or_else(|| StoreError::NotFound("no existe esa capacitación".into()))?;
+        let days: Vec<Day> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT day, starts_at, ends_at FROM training_session_days WHERE session_id = $1 ORDER BY day"
+        )
+        .bind(id)
+        .fetch_all(p)
+        .await?);
+        Ok((s, days))
+    }
+
+    pub async fn attendance(&self, session_id: i64) -> Result<Vec<AttendanceRow>> {
+        Ok(on_pool!(self, |p| sqlx::query_as(
+            "SELECT a.person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, p.curp, p.sex, \
+             i.name AS institution, a.status, a.source, a.pre_score, a.post_score, a.recorded_at \
+             FROM attendance a JOIN people p ON p.id = a.person_id LEFT JOIN institutions i ON i.id = p.institution_id \
+             WHERE a.session_id = $1 ORDER BY a.recorded_at DESC, p.first_surname"
+        )
+        .bind(session_id)
+        .fetch_all(p)
+        .await?))
+    }
+
+    /// Records attendances in one transaction, all or nothing: people are matched by CURP
+    /// (created when new), and a person counts once per session (a second record for the
+    /// same person updates the first). Returns (people created, attendances recorded).
+    pub async fn record_attendance(
+        &self,
+        actor: &Actor,
+        session_id: i64,
+        source: &str,
+        rows: &[AttendanceInput],
+        progress: Progress<'_>,
+    ) -> Result<(usize, usize)> {
+        let mut tx = self.begin().await?;
+        let exists: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT status FROM training_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(c)
+            .await?);
+        match exists.as_deref() {
+            None => return Err(StoreError::NotFound("no existe esa capacitación".into())),
+            Some("cancelada") => return Err(StoreError::Invalid("la capacitación está cancelada: no admite asistencia".into())),
+            _ => {}
+        }
+        let mut created = 0;
+        for (i, row) in rows.iter().enumerate() {
+            let person_id = match &row.person {
+                PersonRef::Existing(id) => *id,
+                PersonRef::Draft(draft) => {
+                    let found: Option<i64> = match &draft.curp {
+                        Some(c) => on_tx!(&mut tx, |conn| sqlx::query_scalar("SELECT id FROM people WHERE curp = $1")
+                            .bind(c.as_str())
+                            .fetch_optional(conn)
+                            .await?),
+                        None => None,
+                    };
+                    match found {
+                        Some(id) => id,
+                        None => {
+                            created += 1;
+                            crate::people::insert_person(&mut tx, draft).await?
+                        }
+                    }
+                }
+            };
+            upsert_attendance(&mut tx, session_id, person_id, source, row).await?;
+            if i % 1000 == 0 || i + 1 == rows.len() {
+                progress(i + 1, rows.len());
+            }
+        }
+        append(
+            &mut tx,
+            actor,
+            Event::new("capacitacion.asistencia", "capacitacion", session_id)
+                .with(serde_json::json!({"origen": source, "filas": rows.len(), "personas_nuevas": created})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((created, rows.len()))
+    }
+
+    /// The three counts over sessions held, each computed on its own.
+    pub async fn training_counts(&self, f: &CountFilter) -> Result<Counts> {
+        let from_sessions = format!("FROM training_sessions s LEFT JOIN programmes pr ON pr.id = s.programme_id LEFT JOIN municipalities m ON m.cvegeo = s.cvegeo WHERE {HELD}");
+        let sessions_sql = format!("SELECT COUNT(*) {from_sessions}");
+        let participations_sql = format!("SELECT COUNT(*) FROM attendance a WHERE a.status IN ('asistio', 'retardo') AND a.session_id IN (SELECT s.id {from_sessions})");
+        let people_sql = format!("SELECT COUNT(DISTINCT a.person_id) FROM attendance a WHERE a.status IN ('asistio', 'retardo') AND a.session_id IN (SELECT s.id {from_sessions})");
+        let mut out = [0i64; 3];
+        for (i, sql) in [people_sql, participations_sql, sessions_sql].into_iter().enumerate() {
+            out[i] = on_pool!(self, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(f.programme_id)
+                .bind(&f.cve_ent)
+                .bind(f.from)
+                .bind(f.to)
+                .fetch_one(p)
+                .await?);
+        }
+        Ok(Counts { personas_capacitadas: out[0], participaciones: out[1], capacitaciones_impartidas: out[2] })
+    }
+
+    /// Police (people with a corps) who attended a held session on each protocol, by the
+    /// municipality they are registered in.
+    pub async fn trained_police(&self, cvegeos: &[String]) -> Result<Vec<TrainedPolice>> {
+        let rows: Vec<TrainedPolice> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT p.cvegeo, s.protocol, COUNT(DISTINCT p.id) AS people \
+             FROM attendance a JOIN people p ON p.id = a.person_id JOIN training_sessions s ON s.id = a.session_id \
+             WHERE a.status IN ('asistio', 'retardo') AND s.status = 'realizada' AND s.protocol <> '' \
+             AND p.corps IS NOT NULL AND p.cvegeo IS NOT NULL AND p.merged_into IS NULL \
+             GROUP BY p.cvegeo, s.protocol ORDER BY p.cvegeo, s.protocol"
+        )
+        .fetch_all(p)
+        .await?);
+        Ok(rows.into_iter().filter(|r| cvegeos.is_empty() || cvegeos.contains(&r.cvegeo)).collect())
+    }
+
+    /// The protocols each of these people has been trained in (held sessions they attended).
+    pub async fn protocols_of(&self, person_ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        let rows: Vec<(i64, String)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT DISTINCT a.person_id, s.protocol FROM attendance a JOIN training_sessions s ON s.id = a.session_id \
+             WHERE a.status IN ('asistio', 'retardo') AND s.status = 'realizada' AND s.protocol <> '' ORDER BY a.person_id, s.protocol"
+        )
+        .fetch_all(p)
+        .await?);
+        Ok(rows.into_iter().filter(|(id, _)| person_ids.contains(id)).collect())
+    }
+}
+
+async fn upsert_attendance(tx: &mut Tx, session_id: i64, person_id: i64, source: &str, row: &AttendanceInput) -> Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO attendance (session_id, person_id, status, source, pre_score, post_score, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, source = excluded.source, \
+         pre_score = COALESCE(excluded.pre_score, attendance.pre_score), post_score = COALESCE(excluded.post_score, attendance.post_score)"
+    )
+    .bind(session_id)
+    .bind(person_id)
+    .bind(row.status.code())
+    .bind(source)
+    .bind(row.pre_score)
+    .bind(row.post_score)
+    .bind(now())
+    .execute(c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
