@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP.
 
 pub mod credentials;
+pub mod attendance;
 pub mod avgm;
 pub mod coverage;
 pub mod demo;

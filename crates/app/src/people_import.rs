@@ -97,7 +97,9 @@ pub fn split_full_name(full: &str) -> (String, String, String) {
 
 /// Whether a row is a total or a signature line rather than a person.
 fn is_footer(row: &Row, c: &Columns) -> bool {
-    let has_person = !row.get_opt(c.curp).is_empty() || !row.get_opt(c.first).is_empty();
+    let looks_like_curp = row.get_opt(c.curp).chars().filter(char::is_ascii_alphanumeric).count() >= 16;
+    let has_name = [c.full_name, c.given, c.first].iter().any(|col| !row.get_opt(*col).is_empty());
+    let has_person = looks_like_curp || has_name;
     if has_person {
         return false;
     }
@@ -107,19 +109,53 @@ fn is_footer(row: &Row, c: &Columns) -> bool {
 
 /// Reads and checks a file. Returns the drafts to store, or the report.
 pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state: Option<&StateKey>) -> Result<(Vec<PersonDraft>, Vec<(usize, String)>), ImportReport> {
+    let table = read(file_name, bytes)?;
+    let parsed = parse(store, &table, default_state).await?;
+    if parsed.rows.is_empty() && parsed.report.is_empty() {
+        return Err(ImportReport::file("el archivo no tiene ninguna persona"));
+    }
+    if parsed.report.is_empty() { Ok((parsed.rows.into_iter().map(|r| r.draft).collect(), parsed.skipped)) } else { Err(parsed.report) }
+}
+
+/// Reads a people list (CSV or XLSX), finding its header among the title rows.
+pub fn read(file_name: &str, bytes: &[u8]) -> Result<Table, ImportReport> {
     let format = Format::from_path(std::path::Path::new(file_name))?;
-    let table = violeta_ingest::read_table(bytes, format, EXPECTED)?;
-    let c = Columns::find(&table)?;
+    Ok(violeta_ingest::read_table(bytes, format, EXPECTED)?)
+}
+
+/// A person read from one row.
+pub struct ParsedRow {
+    /// The row number users see.
+    pub line: usize,
+    /// Index into `table.rows`, for callers that read more columns of the same row.
+    pub index: usize,
+    pub draft: PersonDraft,
+}
+
+/// Everything read from a people list: good rows, rows that are not people, problems.
+pub struct Parsed {
+    pub rows: Vec<ParsedRow>,
+    pub skipped: Vec<(usize, String)>,
+    pub report: ImportReport,
+}
+
+/// Checks every row of a people list against the domain rules and the catalogues
+/// (institutions, municipalities). Duplicated CURPs within the file are problems.
+pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey>) -> Result<Parsed, ImportReport> {
+    let c = Columns::find(table)?;
     let convention = SexConvention::infer(table.data_rows().map(|r| r.get_opt(c.sex)));
 
     let mut report = ImportReport::default();
-    let mut drafts = Vec::new();
+    let mut rows: Vec<ParsedRow> = Vec::new();
     let mut skipped = Vec::new();
     let mut seen_curp: HashMap<String, usize> = HashMap::new();
     let mut institutions: HashMap<String, Option<i64>> = HashMap::new();
     let mut municipalities: HashMap<(String, String), Result<MunicipalityKey, String>> = HashMap::new();
 
-    for row in table.data_rows() {
+    for (index, row) in table.rows.iter().enumerate() {
+        if row.is_blank() || table.is_header_repeat(row) {
+            continue;
+        }
         if is_footer(row, &c) {
             skipped.push((row.line, row.cells.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ")));
             continue;
@@ -152,7 +188,7 @@ pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state
                 Some(id) => input.institution_id = Some(id),
                 None => report.push(
                     row.line,
-                    column_name(&table, c.institution.unwrap_or(0)),
+                    column_name(table, c.institution.unwrap_or(0)),
                     format!("la institución «{inst_name}» no está en el catálogo; dé de alta la institución primero o corrija el nombre"),
                 ),
             }
@@ -168,7 +204,7 @@ pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state
             }
             match &municipalities[&cache_key] {
                 Ok(k) => input.municipality = k.to_string(),
-                Err(m) => report.push(row.line, column_name(&table, c.municipality.unwrap_or(0)), m.clone()),
+                Err(m) => report.push(row.line, column_name(table, c.municipality.unwrap_or(0)), m.clone()),
             }
         }
         match input.validate(convention) {
@@ -177,12 +213,12 @@ pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state
                     if let Some(first_line) = seen_curp.insert(curp.to_string(), row.line) {
                         report.push(
                             row.line,
-                            column_name(&table, c.curp.unwrap_or(0)),
+                            column_name(table, c.curp.unwrap_or(0)),
                             format!("la CURP {curp} ya aparece en la fila {first_line}; una persona va una sola vez"),
                         );
                     }
                 }
-                drafts.push(draft);
+                rows.push(ParsedRow { line: row.line, index, draft });
             }
             Err(errors) => {
                 for e in errors {
@@ -197,15 +233,12 @@ pub async fn prepare(store: &Store, file_name: &str, bytes: &[u8], default_state
                         "municipality" => c.municipality,
                         _ => None,
                     };
-                    report.push(row.line, col.map(|i| column_name(&table, i)).unwrap_or_default(), e.message);
+                    report.push(row.line, col.map(|i| column_name(table, i)).unwrap_or_default(), e.message);
                 }
             }
         }
     }
-    if drafts.is_empty() && report.is_empty() {
-        return Err(ImportReport::file("el archivo no tiene ninguna persona"));
-    }
-    if report.is_empty() { Ok((drafts, skipped)) } else { Err(report) }
+    Ok(Parsed { rows, skipped, report })
 }
 
 async fn resolve_municipality(store: &Store, text: &str, state_text: &str, default_state: Option<&StateKey>) -> Result<Result<MunicipalityKey, String>, ImportReport> {

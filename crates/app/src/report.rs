@@ -20,6 +20,9 @@ pub struct ImportReport {
     /// A problem with the whole file (unreadable, missing column).
     pub file: Option<String>,
     pub problems: Vec<Problem>,
+    /// Every row with a problem, also past the cut at [`MAX_PROBLEMS`].
+    #[serde(skip)]
+    pub bad_rows: std::collections::BTreeSet<usize>,
 }
 
 /// Reports are cut at this many problems: past it, the file needs fixing at its source.
@@ -27,9 +30,10 @@ pub const MAX_PROBLEMS: usize = 200;
 
 impl ImportReport {
     pub fn file(message: impl Into<String>) -> ImportReport {
-        ImportReport { file: Some(message.into()), problems: Vec::new() }
+        ImportReport { file: Some(message.into()), ..Default::default() }
     }
     pub fn push(&mut self, row: usize, column: String, message: impl Into<String>) {
+        self.bad_rows.insert(row);
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem { row, column, message: message.into() });
         }
@@ -45,9 +49,9 @@ impl fmt::Display for ImportReport {
         if let Some(m) = &self.file {
             return write!(f, "{m}");
         }
-        let n = self.problems.len();
-        write!(f, "el archivo tiene {n} {}", if n == 1 { "problema" } else { "problemas" })?;
-        if n >= MAX_PROBLEMS {
+        let n = self.bad_rows.len();
+        write!(f, "{n} {} del archivo {} problemas", if n == 1 { "fila" } else { "filas" }, if n == 1 { "tiene" } else { "tienen" })?;
+        if self.problems.len() >= MAX_PROBLEMS {
             write!(f, " (se muestran los primeros {MAX_PROBLEMS})")?;
         }
         writeln!(f, ".")?;

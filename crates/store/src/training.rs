@@ -404,3 +404,60 @@ async fn upsert_attendance(tx: &mut Tx, session_id: i64, person_id: i64, source:
     .rows_affected());
     Ok(())
 }
+
+/// A file kept between an import's preview and its confirmation.
+#[derive(Debug, Clone)]
+pub struct PendingImport {
+    pub kind: String,
+    pub target_id: Option<i64>,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Store {
+    /// Keeps an uploaded file for `user_id` under a token (stored hashed) for up to a day.
+    pub async fn keep_pending_import(&self, user_id: i64, raw_token: &str, p: &PendingImport) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |c| {
+            sqlx::query("DELETE FROM pending_imports WHERE created_at < $1")
+                .bind(now() - chrono::Duration::days(1))
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(
+                "INSERT INTO pending_imports (token_hash, user_id, kind, target_id, file_name, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(violeta_domain::secret::token_hash(raw_token))
+            .bind(user_id)
+            .bind(&p.kind)
+            .bind(p.target_id)
+            .bind(&p.file_name)
+            .bind(&p.bytes)
+            .bind(now())
+            .execute(&mut *c)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The file kept under `raw_token`, if it belongs to `user_id`.
+    pub async fn pending_import(&self, user_id: i64, raw_token: &str) -> Result<Option<PendingImport>> {
+        let row: Option<(String, Option<i64>, String, Vec<u8>)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT kind, target_id, file_name, bytes FROM pending_imports WHERE token_hash = $1 AND user_id = $2"
+        )
+        .bind(violeta_domain::secret::token_hash(raw_token))
+        .bind(user_id)
+        .fetch_optional(p)
+        .await?);
+        Ok(row.map(|(kind, target_id, file_name, bytes)| PendingImport { kind, target_id, file_name, bytes }))
+    }
+
+    pub async fn drop_pending_import(&self, raw_token: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM pending_imports WHERE token_hash = $1")
+            .bind(violeta_domain::secret::token_hash(raw_token))
+            .execute(c)
+            .await?
+            .rows_affected());
+        tx.commit().await
+    }
+}

@@ -1,0 +1,11 @@
+-- Files uploaded for a preview, kept until the user confirms the import (PostgreSQL).
+-- In the store, not on disk, so any server process can finish what another started.
+CREATE TABLE pending_imports (
+    token_hash TEXT PRIMARY KEY,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    target_id  BIGINT,
+    file_name  TEXT NOT NULL,
+    bytes      BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
