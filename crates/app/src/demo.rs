@@ -299,6 +299,7 @@ pub async fn load(store: &Store) -> Result<()> {
     store.import_people(&actor, &drafts, &|_, _| {}).await?;
 
     load_units_and_safe_spaces(store, &actor, &oax).await?;
+    load_trainings(store, &actor, &oax).await?;
 
     // Accounts.
     let health = store.find_institution("Secretaría de Salud del Estado de México").await?;
@@ -389,6 +390,74 @@ async fn load_units_and_safe_spaces(store: &Store, actor: &Actor, oax: &StateKey
     for (i, s) in placed.iter().enumerate() {
         let due = today + chrono::Duration::days(i as i64 * 7 - 60);
         store.schedule_visit(actor, s.id, due).await?;
+    }
+    Ok(())
+}
+
+/// Programmes named in the two reports, and fictitious sessions under them with attendance
+/// from the demo's people. The sessions, dates and attendance are demonstration data.
+async fn load_trainings(store: &Store, actor: &Actor, oax: &StateKey) -> Result<()> {
+    use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
+    use violeta_store::training::{AttendanceInput, NewTraining, PersonRef, TrainingDay};
+    let mujer_segura = store
+        .create_programme(actor, "Mujer Segura", "Capacitar a policías estatales, municipales y topiles en la atención a mujeres víctimas de violencia (demostración).", Some("20"))
+        .await?;
+    let cero = store
+        .create_programme(actor, "Cero Tolerancia", "Capacitar a la administración estatal, autoridades municipales y sector privado (demostración).", Some("20"))
+        .await?;
+    let (people, _) = store.people(violeta_domain::access::PeopleScope::All, &Default::default(), 500, 0).await?;
+    let oaxacans: Vec<_> = people.iter().filter(|p| p.cvegeo.as_deref().is_some_and(|c| c.starts_with("20"))).collect();
+    let sessions = [
+        ("Protocolo de actuación policial con perspectiva de género", mujer_segura, "Oaxaca de Juárez", (2019, 2, 12), true, SessionStatus::Realizada),
+        ("Protocolo de actuación policial con perspectiva de género", mujer_segura, "Santa María Huatulco", (2019, 4, 9), true, SessionStatus::Realizada),
+        ("Prevención del acoso y hostigamiento sexual", cero, "Oaxaca de Juárez", (2019, 5, 21), false, SessionStatus::Realizada),
+        ("Protocolo de actuación policial con perspectiva de género", mujer_segura, "Miahuatlán de Porfirio Díaz", (2026, 12, 3), true, SessionStatus::Planeada),
+    ];
+    for (i, (title, programme, place, (y, m, d), police, status)) in sessions.into_iter().enumerate() {
+        let municipality = municipality(store, oax, place).await?;
+        let id = store
+            .create_training(
+                actor,
+                &NewTraining {
+                    title: format!("{title} (demostración)"),
+                    topic: "Perspectiva de género y derechos humanos".into(),
+                    protocol: if police { "Protocolo de actuación policial".into() } else { String::new() },
+                    modality: Modality::Presencial,
+                    programme_id: Some(programme),
+                    course_key: if police { "MS-PAP".into() } else { "CT-AHS".into() },
+                    municipality: Some(municipality),
+                    venue: "Sala de capacitación (demostración)".into(),
+                    meeting_link: String::new(),
+                    instructors: "Instructora de demostración".into(),
+                    audience: if police { vec!["policia_estatal".into(), "policia_municipal".into()] } else { vec!["dependencia_estatal".into()] },
+                    capacity: Some(40),
+                    status,
+                    days: vec![TrainingDay {
+                        day: NaiveDate::from_ymd_opt(y, m, d).expect("fecha fija"),
+                        starts_at: "09:00".into(),
+                        ends_at: "14:00".into(),
+                    }],
+                    checkin_secret: crate::credentials::random_token(),
+                },
+            )
+            .await?;
+        if status != SessionStatus::Realizada {
+            continue;
+        }
+        let rows: Vec<AttendanceInput> = oaxacans
+            .iter()
+            .filter(|p| p.corps.is_some() == police)
+            .skip(i * 3)
+            .take(18)
+            .enumerate()
+            .map(|(k, p)| AttendanceInput {
+                person: PersonRef::Existing(p.id),
+                status: if k % 9 == 4 { AttendanceStatus::Retardo } else if k % 11 == 7 { AttendanceStatus::Falto } else { AttendanceStatus::Asistio },
+                pre_score: Some(50.0 + (k % 5) as f64 * 5.0),
+                post_score: Some(75.0 + (k % 5) as f64 * 5.0),
+            })
+            .collect();
+        store.record_attendance(actor, id, "lista", &rows, &|_, _| {}).await?;
     }
     Ok(())
 }

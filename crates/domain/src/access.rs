@@ -83,6 +83,8 @@ pub enum Permission {
     ManageApiTokens,
     /// The audit trail and its verification.
     ViewAudit,
+    /// Schedule training sessions and take their attendance.
+    ManageTrainings,
 }
 
 impl Role {
@@ -92,10 +94,12 @@ impl Role {
         match self {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
-                ManageApiTokens, ViewAudit,
+                ManageApiTokens, ViewAudit, ManageTrainings,
             ],
-            Role::Coordinacion => &[ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens],
-            Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople],
+            Role::Coordinacion => &[
+                ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
+            ],
+            Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings],
             Role::Evaluacion => &[ViewRegistry, ViewPeople],
             Role::OperacionAlertaRosa => &[ViewRegistry],
             Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData],

@@ -202,7 +202,8 @@ const PUBLIC_UNIT_SELECT: &str = "SELECT u.id, u.name, u.cvegeo, m.name AS munic
 
 const PLACE_FILTER: &str = "($1 IS NULL OR m.cve_ent = $1) AND ($2 IS NULL OR r.id = $2) AND ($3 IS NULL OR m.cvegeo = $3)";
 
-async fn bump_public(tx: &mut Tx) -> Result<()> {
+/// Marks the public map data as changed (in the caller's transaction).
+pub(crate) async fn bump_public(tx: &mut Tx) -> Result<()> {
     on_tx!(tx, |c| sqlx::query("UPDATE public_versions SET version = version + 1 WHERE name = 'mapa'").execute(c).await?.rows_affected());
     Ok(())
 }

@@ -191,6 +191,7 @@ impl Store {
         let name = violeta_domain::territory::validate_region_name(name).map_err(StoreError::Invalid)?;
         let mut tx = self.begin().await?;
         let id = insert_region(&mut tx, state, &name, aliases, source_note).await?;
+        crate::safety::bump_public(&mut tx).await?;
         append(&mut tx, actor, Event::new("region.crear", "region", id).with(serde_json::json!({"estado": state, "nombre": name}))).await?;
         tx.commit().await?;
         Ok(id)
@@ -210,6 +211,7 @@ impl Store {
             }
             assign(&mut tx, m, region_id).await?;
         }
+        crate::safety::bump_public(&mut tx).await?;
         append(
             &mut tx,
             actor,
@@ -248,6 +250,7 @@ impl Store {
                 .await?
                 .rows_affected());
         }
+        crate::safety::bump_public(&mut tx).await?;
         append(&mut tx, actor, Event::new("region.editar", "region", region_id).with(serde_json::json!({"nombre": name}))).await?;
         tx.commit().await
     }
@@ -263,6 +266,7 @@ impl Store {
                 .await?
                 .rows_affected());
         }
+        crate::safety::bump_public(&mut tx).await?;
         append(
             &mut tx,
             actor,
@@ -303,6 +307,7 @@ impl Store {
             };
             assign(&mut tx, &row.municipality, id).await?;
         }
+        crate::safety::bump_public(&mut tx).await?;
         append(
             &mut tx,
             actor,

@@ -170,51 +170,74 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     response
 }
 
-/// Middleware: every state-changing request made with cookies must prove it comes from
-/// Violeta's own pages: a same-origin `Origin` header when the browser sends one, and the
-/// CSRF token in the `X-CSRF-Token` header or the form's `csrf` field. Multipart bodies
-/// are checked by their handler ([`Ctx::check_csrf`]).
-pub async fn csrf(req: Request, next: Next) -> Response {
+/// Every state-changing request made with cookies must prove it comes from Violeta's own
+/// pages: a same-origin `Origin` header when the browser sends one, and the CSRF token in
+/// the `X-CSRF-Token` header or the form's `csrf` field (urlencoded or multipart). Called
+/// by the route guard once access is granted, so nobody's body is read before that.
+/// `limit` caps how much of the body is read. Returns the request, its body intact.
+pub async fn verify_csrf(req: Request, limit: usize) -> Result<Request, Response> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
+        return Ok(req);
     }
     let Some(ctx) = req.extensions().get::<Ctx>().cloned() else {
-        return AppError::Internal("falta el contexto de autenticación".into()).into_response();
+        return Err(AppError::Internal("falta el contexto de autenticación".into()).into_response());
     };
     if ctx.via_token {
-        return next.run(req).await;
+        return Ok(req);
     }
     let headers = req.headers();
     if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) {
         let origin = origin.to_str().unwrap_or("");
         let origin_host = origin.split("://").nth(1).unwrap_or("");
         if origin_host != host.to_str().unwrap_or("") {
-            return AppError::Forbidden.into_response();
+            return Err(AppError::Forbidden.into_response());
         }
     }
     if let Some(given) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
-        return if constant_time_eq(given.as_bytes(), ctx.csrf.as_bytes()) { next.run(req).await } else { AppError::Forbidden.into_response() };
+        return if constant_time_eq(given.as_bytes(), ctx.csrf.as_bytes()) { Ok(req) } else { Err(AppError::Forbidden.into_response()) };
     }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    if content_type.starts_with("multipart/form-data") {
-        return next.run(req).await;
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !multipart && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(AppError::Forbidden.into_response());
     }
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return AppError::Forbidden.into_response();
-    }
+    // Multipart bodies are read here too: a POST route that reads no body at all must not
+    // take a multipart request without the token.
+    let limit = if multipart { limit } else { limit.min(FORM_BYTES) };
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => return AppError::BadRequest("el formulario es demasiado grande".into()).into_response(),
+        Err(_) => return Err(AppError::BadRequest("el formulario o el archivo es demasiado grande".into()).into_response()),
     };
-    let given = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+    let given = if multipart {
+        multipart_field(&content_type, bytes.clone(), "csrf").await
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+    };
     match given {
-        Some(g) if constant_time_eq(g.as_bytes(), ctx.csrf.as_bytes()) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-        _ => AppError::BadRequest(
-            "el formulario caducó o no viene de Violeta; recargue la página e inténtelo de nuevo".into(),
-        )
-        .into_response(),
+        Some(g) if constant_time_eq(g.as_bytes(), ctx.csrf.as_bytes()) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(AppError::BadRequest("el formulario caducó o no viene de Violeta; recargue la página e inténtelo de nuevo".into())
+            .into_response()),
     }
+}
+
+/// Largest multipart form the CSRF check reads (axum's default body limit, which the
+/// upload handlers' `Multipart` extractor applies as well).
+pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+/// Largest plain form, and largest body an anonymous visitor may send.
+pub const FORM_BYTES: usize = 1024 * 1024;
+
+/// The text of one field of a multipart body, if present.
+async fn multipart_field(content_type: &str, bytes: axum::body::Bytes, name: &str) -> Option<String> {
+    use axum::extract::FromRequest;
+    let req = axum::http::Request::builder().header(header::CONTENT_TYPE, content_type).body(Body::from(bytes)).ok()?;
+    let mut multipart = axum::extract::Multipart::from_request(req, &()).await.ok()?;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod metrics;
 pub mod pages;
 pub mod routes;
+pub mod public_cache;
 
 pub use routes::{Access, RouteInfo};
 pub use violeta_store::Store;
@@ -37,11 +38,13 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
+    /// What the public map shows, until it changes.
+    pub public_cache: Arc<public_cache::PublicCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
-        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()) }
+        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()), public_cache: Arc::default() }
     }
 }
 

@@ -59,16 +59,21 @@ async fn guard(access: Access, api: bool, req: Request, next: Next) -> Response 
         Access::SignedIn => ctx.principal.is_authenticated(),
         Access::Needs(p) => ctx.principal.can(p),
     };
-    if allowed {
-        return next.run(req).await;
+    if !allowed {
+        let error = if ctx.principal.is_authenticated() {
+            AppError::Forbidden
+        } else {
+            let next_path = if req.method() == axum::http::Method::GET { req.uri().path().to_string() } else { "/".into() };
+            AppError::SignIn { next: next_path }
+        };
+        return if api { ApiError(error).into_response() } else { error.into_response() };
     }
-    let error = if ctx.principal.is_authenticated() {
-        AppError::Forbidden
-    } else {
-        let next_path = if req.method() == axum::http::Method::GET { req.uri().path().to_string() } else { "/".into() };
-        AppError::SignIn { next: next_path }
-    };
-    if api { ApiError(error).into_response() } else { error.into_response() }
+    // Only once access is granted is a body read, to check its CSRF token.
+    let limit = if access == Access::Public { auth::FORM_BYTES } else { auth::MAX_UPLOAD_BYTES };
+    match auth::verify_csrf(req, limit).await {
+        Ok(req) => next.run(req).await,
+        Err(refused) => refused,
+    }
 }
 
 /// The router and its catalog.
@@ -81,7 +86,7 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/", Public, get(pages::home::index))
         .get("/healthz", Public, get(pages::home::healthz))
         .get("/metrics", Public, get(metrics::render))
-        .get("/static/{file}", Public, get(assets::serve))
+        .get("/static/{*path}", Public, get(assets::serve))
         .get("/entrar", Public, get(pages::account::login_form))
         .post("/entrar", Public, post(pages::account::login))
         .get("/contrasena/{token}", Public, get(pages::account::password_form))
@@ -109,6 +114,19 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/avgm/{id}", Needs(ViewRegistry), get(pages::territory::declaration))
         .post("/avgm/{id}/municipios", Needs(EditRegistry), post(pages::territory::add_declaration_municipalities))
         .post("/avgm/{id}/medidas", Needs(EditRegistry), post(pages::territory::add_measure))
+        // Training sessions and attendance
+        .get("/capacitaciones", Needs(ViewRegistry), get(pages::trainings::list))
+        .get("/capacitaciones/nueva", Needs(ManageTrainings), get(pages::trainings::new_form))
+        .post("/capacitaciones", Needs(ManageTrainings), post(pages::trainings::create))
+        .post("/programas", Needs(ManageTrainings), post(pages::trainings::create_programme))
+        .get("/capacitaciones/{id}", Needs(ViewRegistry), get(pages::trainings::show))
+        .post("/capacitaciones/{id}/estado", Needs(ManageTrainings), post(pages::trainings::set_status))
+        .post("/capacitaciones/{id}/lista", Needs(ManageTrainings), post(pages::trainings::upload_list))
+        .post("/capacitaciones/{id}/lista/confirmar", Needs(ManageTrainings), post(pages::trainings::confirm_list))
+        .post("/capacitaciones/{id}/asistencia", Needs(ManageTrainings), post(pages::trainings::capture))
+        .get("/capacitaciones/{id}/codigo", Needs(ManageTrainings), get(pages::trainings::code_screen))
+        .get("/asistencia/{id}", Public, get(pages::trainings::checkin_form))
+        .post("/asistencia/{id}", Public, post(pages::trainings::checkin))
         // Rapid-reaction units, espacios seguros, coverage
         .get("/unidades", Needs(ViewRegistry), get(pages::safety::units))
         .get("/unidades/nueva", Needs(EditRegistry), get(pages::safety::new_unit))
@@ -164,12 +182,15 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .post("/api/v1/personas", Needs(EditPeople), post(api::people::create))
         .get("/api/v1/personas/{id}", Needs(ViewPeople), get(api::people::show))
         .get("/api/v1/personas/{id}/contacto", Needs(ViewPersonalData), get(api::people::contact))
-        .get("/api/v1/auditoria", Needs(ViewAudit), get(api::audit::list));
+        .get("/api/v1/auditoria", Needs(ViewAudit), get(api::audit::list))
+        // Public map of espacios seguros and units
+        .get("/mapa", Public, get(pages::map::page))
+        .get("/api/v1/espacios-seguros.geojson", Public, get(api::map::geojson));
 
     let Routes { router, catalog } = routes;
     let router = router
         .fallback(pages::home::not_found)
-        .layer(middleware::from_fn(auth::csrf))
+        .layer(axum::extract::DefaultBodyLimit::max(auth::MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         // Spans name the route pattern, never the URI: paths may carry one-time tokens.

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod people;
 pub mod territory;
+pub mod map;
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -18,11 +19,13 @@ use utoipa::{Modify, OpenApi};
         territory::declarations, territory::declaration,
         people::institutions, people::list, people::create, people::show, people::contact,
         audit::list,
+        map::geojson,
     ),
     components(schemas(
         territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
         people::InstitutionDto, people::PersonDto, people::PersonPage, people::ContactDto, people::NewPerson, people::ValidationErrors,
         audit::AuditDto, ErrorBody, ErrorDetail,
+        map::FeatureCollection, map::Feature, map::Point, map::Properties, map::SpaceProperties, map::UnitProperties,
     )),
     modifiers(&BearerAuth),
     security(("token" = [])),

@@ -30,10 +30,12 @@ pub struct LoginQuery {
     aviso: Option<String>,
 }
 
-/// Only local paths are followed after signing in (no open redirect).
+/// Only local paths are followed after signing in (no open redirect). Control characters
+/// are refused too: browsers drop tabs and newlines from URLs ("/\t/evil" becomes
+/// "//evil"), and a newline cannot go in a `Location` header at all.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.chars().any(char::is_control) => n.to_string(),
         _ => "/panel".into(),
     }
 }

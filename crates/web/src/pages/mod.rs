@@ -7,7 +7,9 @@ pub mod institutions;
 pub mod people;
 pub mod safety;
 pub mod territory;
+pub mod trainings;
 pub mod users;
+pub mod map;
 
 use crate::error::{AppError, PageResult};
 use askama::Template;

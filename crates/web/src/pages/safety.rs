@@ -404,7 +404,7 @@ async fn space_page(state: &AppState, ctx: &Ctx, id: i64, notice: Option<&str>, 
         s,
         open_now,
         show_contact,
-        can_contact: ctx.can(Permission::ViewPersonalData),
+        can_contact: ctx.can(Permission::ViewPersonalData) && ctx.principal.people_scope() == violeta_domain::access::PeopleScope::All,
         can_edit: ctx.can(Permission::EditRegistry),
         statuses: SafeSpaceStatus::ALL,
         results: VisitResult::ALL,
@@ -417,6 +417,11 @@ pub async fn space(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>,
 
 /// The trained contact person is personal data: shown on request, and the read is audited.
 pub async fn space_contact(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    // The contact person belongs to no institution of the requester: only registry-wide
+    // roles may read it (an enlace sees only its own institution's people).
+    if ctx.principal.people_scope() != violeta_domain::access::PeopleScope::All {
+        return Err(AppError::Forbidden);
+    }
     state.store.safe_space(id).await?;
     state.store.record(&ctx.actor(), Event::new("espacio.leer_contacto", "espacio_seguro", id)).await?;
     space_page(&state, &ctx, id, None, true).await
