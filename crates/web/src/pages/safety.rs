@@ -157,6 +157,8 @@ struct UnitPage {
     u: Unit,
     changes: Vec<UnitChange>,
     members: Vec<UnitMember>,
+    /// (person id, protocol) from training records.
+    protocols: Vec<(i64, String)>,
     statuses: &'static [UnitStatus],
     can_edit: bool,
 }
@@ -165,6 +167,10 @@ impl UnitPage {
     fn status_label(&self, code: &str) -> &'static str {
         UnitStatus::parse(code).map(|s| s.label()).unwrap_or("")
     }
+    fn trained_in(&self, m: &UnitMember) -> String {
+        let list: Vec<&str> = self.protocols.iter().filter(|(id, _)| *id == m.person_id).map(|(_, p)| p.as_str()).collect();
+        if list.is_empty() { "Sin capacitación registrada".into() } else { list.join(", ") }
+    }
     fn corps_label(&self, m: &UnitMember) -> &'static str {
         m.corps.as_deref().and_then(violeta_domain::person::Corps::parse).map(|c| c.label()).unwrap_or("")
     }
@@ -172,7 +178,10 @@ impl UnitPage {
 
 pub async fn unit(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(n): Query<Notice>) -> PageResult {
     let (u, changes, members) = state.store.unit(id).await?;
+    let ids: Vec<i64> = members.iter().map(|m| m.person_id).collect();
+    let protocols = state.store.protocols_of(&ids).await?;
     render(&UnitPage {
+        protocols,
         l: Layout::new(&ctx, &state, u.name.clone()).with_notice(n.aviso.as_deref()),
         u,
         changes,
@@ -503,14 +512,24 @@ struct CoveragePage {
 }
 
 impl CoveragePage {
+    fn trained(&self, l: &CoverageLine) -> String {
+        violeta_app::coverage::trained_text(l)
+    }
     fn rate(&self, l: &CoverageLine) -> String {
         l.spaces_per_10k.map(|r| format!("{r:.2}")).unwrap_or_else(|| "—".into())
     }
 }
 
+async fn coverage_lines(state: &AppState, id: i64) -> Result<Vec<CoverageLine>, AppError> {
+    let rows = state.store.coverage(id).await?;
+    let keys: Vec<String> = rows.iter().map(|r| r.cvegeo.clone()).collect();
+    let trained = state.store.trained_police(&keys).await?;
+    Ok(violeta_app::coverage::lines(rows, &trained))
+}
+
 pub async fn coverage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let (d, _, _) = state.store.declaration(id).await?;
-    let lines = violeta_app::coverage::lines(state.store.coverage(id).await?);
+    let lines = coverage_lines(&state, id).await?;
     let with_gaps = lines.iter().filter(|l| !l.gaps.is_empty()).count();
     // Escaped for a <script type="application/json"> block: no "</" can close it.
     let map_json = serde_json::to_string(&lines).unwrap_or_default().replace("</", "<\\/");
@@ -519,7 +538,7 @@ pub async fn coverage(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i6
 
 pub async fn coverage_csv(State(state): State<AppState>, Path(id): Path<i64>) -> PageResult {
     state.store.declaration(id).await?;
-    let lines = violeta_app::coverage::lines(state.store.coverage(id).await?);
+    let lines = coverage_lines(&state, id).await?;
     let body = violeta_app::coverage::to_csv(&lines);
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, &format!("attachment; filename=\"cobertura-avgm-{id}.csv\""))],
@@ -530,7 +549,7 @@ pub async fn coverage_csv(State(state): State<AppState>, Path(id): Path<i64>) ->
 
 pub async fn coverage_xlsx(State(state): State<AppState>, Path(id): Path<i64>) -> PageResult {
     let (d, _, _) = state.store.declaration(id).await?;
-    let lines = violeta_app::coverage::lines(state.store.coverage(id).await?);
+    let lines = coverage_lines(&state, id).await?;
     let body = violeta_app::coverage::to_xlsx(&format!("Cobertura — {}", d.title), &lines).map_err(AppError::Internal)?;
     Ok((
         [
