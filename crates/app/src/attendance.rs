@@ -100,6 +100,8 @@ async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8],
     };
     let mut parsed = people_import::parse(store, &table, default_state).await?;
     let session_days: HashSet<chrono::NaiveDate> = days.iter().map(|d| d.day).collect();
+    let curps: Vec<&str> = parsed.rows.iter().filter_map(|r| r.draft.curp.as_ref().map(|c| c.as_str())).collect();
+    let registered = store.registered_curps(&curps).await?;
     let mut good = Vec::new();
     let mut preview = Preview::default();
     for row in parsed.rows.drain(..) {
@@ -138,10 +140,8 @@ async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8],
         });
         let matched = match &row.draft.curp {
             None => Match::NoCurp,
-            Some(c) => match store.person_by_curp(violeta_domain::access::PeopleScope::All, c.as_str()).await? {
-                Some(_) => Match::Registered,
-                None => Match::New,
-            },
+            Some(c) if registered.contains(c.as_str()) => Match::Registered,
+            Some(_) => Match::New,
         };
         let ok = !parsed.report.bad_rows.contains(&row.line);
         preview.rows.push(PreviewRow {

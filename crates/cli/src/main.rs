@@ -138,6 +138,21 @@ enum ImportCommand {
         #[arg(long)]
         entidad: Option<String>,
     },
+    /// An attendance list into a training session (people matched by CURP, created when new).
+    Attendance {
+        #[command(flatten)]
+        data: Data,
+        file: PathBuf,
+        /// The training session's id.
+        #[arg(long)]
+        capacitacion: i64,
+        /// State (INEGI key) for municipalities given by name.
+        #[arg(long)]
+        entidad: Option<String>,
+        /// Import the valid rows and list the others, instead of refusing the whole file.
+        #[arg(long)]
+        solo_validas: bool,
+    },
     /// AVGM declarations: Entidad, Tipo, Fecha, Título, Municipio[, Fuente, Categoría, Medida].
     Avgm {
         #[command(flatten)]
@@ -314,6 +329,17 @@ async fn print_link(store: &Store, actor: &Actor, user_id: i64, base_url: &str) 
     Ok(())
 }
 
+fn progress_bar(message: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, faltan {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
+}
+
 async fn import(cmd: ImportCommand) -> Result<()> {
     let actor = Actor::command_line();
     match cmd {
@@ -321,13 +347,7 @@ async fn import(cmd: ImportCommand) -> Result<()> {
             let state = entidad.map(|e| StateKey::parse(&e)).transpose()?;
             let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
             let store = data.open().await?;
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, faltan {eta})")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.set_message("Importando personas");
+            let bar = progress_bar("Importando personas");
             let progress = |done: usize, total: usize| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -340,6 +360,30 @@ async fn import(cmd: ImportCommand) -> Result<()> {
                     println!("Importación terminada: {} personas nuevas, {} actualizadas.", s.created, s.updated);
                     for (row, text) in s.skipped {
                         println!("  fila {row} omitida (no es una persona): «{text}»");
+                    }
+                    Ok(())
+                }
+                Err(report) => bail!("{report}"),
+            }
+        }
+        ImportCommand::Attendance { data, file, capacitacion, entidad, solo_validas } => {
+            let state = entidad.map(|e| StateKey::parse(&e)).transpose()?;
+            let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
+            let store = data.open().await?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let bar = progress_bar("Registrando asistencia");
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let result =
+                violeta_app::attendance::import(&store, &actor, capacitacion, &name, &bytes, state.as_ref(), solo_validas, &progress).await;
+            bar.finish_and_clear();
+            match result {
+                Ok(o) => {
+                    println!("Asistencia registrada: {} asistencias, {} personas nuevas.", o.recorded, o.created);
+                    if !o.left_out.is_empty() {
+                        println!("Filas dejadas fuera por tener problemas: {:?}", o.left_out);
                     }
                     Ok(())
                 }

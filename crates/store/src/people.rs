@@ -278,6 +278,24 @@ impl Store {
         Ok((created, updated))
     }
 
+    /// Which of these CURPs are already registered (in bulk, for previews).
+    pub async fn registered_curps(&self, curps: &[&str]) -> Result<std::collections::HashSet<String>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in curps.chunks(BULK_ROWS) {
+            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+            let sql = format!("SELECT curp FROM people WHERE curp IN ({list})");
+            let found: Vec<String> = on_pool!(self, |p| {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+                for c in chunk {
+                    q = q.bind(*c);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
     pub async fn count_people(&self) -> Result<i64> {
         Ok(on_pool!(self, |p| sqlx::query_scalar("SELECT COUNT(*) FROM people WHERE merged_into IS NULL").fetch_one(p).await?))
     }
@@ -318,4 +336,86 @@ fn duplicate_curp(e: StoreError, d: &PersonDraft) -> StoreError {
     } else {
         e
     }
+}
+
+/// Rows per multi-row statement in bulk paths: well under both engines' parameter limits
+/// (SQLite 32,766; PostgreSQL 65,535) at 14 parameters a row.
+pub(crate) const BULK_ROWS: usize = 500;
+
+/// "($1, $2, …), (…)" for `rows` rows of `cols` parameters.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// The ids of the people with these CURPs, in bulk.
+pub(crate) async fn ids_by_curp(tx: &mut Tx, curps: &[&str]) -> Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::with_capacity(curps.len());
+    for chunk in curps.chunks(BULK_ROWS) {
+        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+        let sql = format!("SELECT curp, id FROM people WHERE curp IN ({list})");
+        let rows: Vec<(String, i64)> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for curp in chunk {
+                q = q.bind(*curp);
+            }
+            q.fetch_all(c).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Inserts new people with CURPs in bulk (multi-row statements); returns their ids by CURP.
+pub(crate) async fn insert_people_bulk(tx: &mut Tx, drafts: &[&PersonDraft]) -> Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::with_capacity(drafts.len());
+    let t = now();
+    for chunk in drafts.chunks(BULK_ROWS) {
+        let sql = format!(
+            "INSERT INTO people (curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
+             position, corps, cvegeo, email, phone, search_key, created_at, updated_at) VALUES {} RETURNING curp, id",
+            placeholders(chunk.len(), 15)
+        );
+        let rows: std::result::Result<Vec<(String, i64)>, sqlx::Error> = on_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for d in chunk {
+                q = q
+                    .bind(d.curp.as_ref().map(|c| c.as_str()))
+                    .bind(&d.given_names)
+                    .bind(&d.first_surname)
+                    .bind(&d.second_surname)
+                    .bind(d.sex.map(|s| s.code()))
+                    .bind(d.curp.as_ref().and_then(|c| c.birth_date()))
+                    .bind(d.institution_id)
+                    .bind(&d.position)
+                    .bind(d.corps.map(|c| c.code()))
+                    .bind(d.municipality.as_ref().map(|m| m.as_str()))
+                    .bind(&d.email)
+                    .bind(&d.phone)
+                    .bind(d.search_key())
+                    .bind(t)
+                    .bind(t);
+            }
+            q.fetch_all(c).await
+        });
+        out.extend(rows.map_err(|e| match StoreError::from(e) {
+            e if e.is_unique_violation() => StoreError::Conflict("una de las CURP ya está registrada o se repite en el archivo".into()),
+            e => e,
+        })?);
+    }
+    Ok(out)
 }

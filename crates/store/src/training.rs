@@ -2,7 +2,7 @@
 
 use crate::audit::{Event, append};
 use crate::people::Progress;
-use crate::{Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use crate::{Result, Store, StoreError, now, on_pool, on_tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use violeta_domain::audit::Actor;
@@ -302,31 +302,69 @@ impl Store {
             Some("cancelada") => return Err(StoreError::Invalid("la capacitación está cancelada: no admite asistencia".into())),
             _ => {}
         }
-        let mut created = 0;
-        for (i, row) in rows.iter().enumerate() {
-            let person_id = match &row.person {
-                PersonRef::Existing(id) => *id,
-                PersonRef::Draft(draft) => {
-                    let found: Option<i64> = match &draft.curp {
-                        Some(c) => on_tx!(&mut tx, |conn| sqlx::query_scalar("SELECT id FROM people WHERE curp = $1")
-                            .bind(c.as_str())
-                            .fetch_optional(conn)
-                            .await?),
-                        None => None,
-                    };
-                    match found {
-                        Some(id) => id,
-                        None => {
-                            created += 1;
-                            crate::people::insert_person(&mut tx, draft).await?
-                        }
-                    }
-                }
-            };
-            upsert_attendance(&mut tx, session_id, person_id, source, row).await?;
-            if i % 1000 == 0 || i + 1 == rows.len() {
-                progress(i + 1, rows.len());
+        // Bulk path: one lookup of every CURP, one multi-row insert of the new people, then
+        // multi-row upserts of the attendance (a person counts once per session: the last
+        // row for a person wins).
+        let curps: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| match &r.person {
+                PersonRef::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
+                PersonRef::Existing(_) => None,
+            })
+            .collect();
+        let mut ids = crate::people::ids_by_curp(&mut tx, &curps).await?;
+        let mut new_people: Vec<&PersonDraft> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for r in rows {
+            if let PersonRef::Draft(d) = &r.person
+                && let Some(c) = &d.curp
+                && !ids.contains_key(c.as_str())
+                && seen.insert(c.as_str())
+            {
+                new_people.push(d);
             }
+        }
+        let mut created = new_people.len();
+        ids.extend(crate::people::insert_people_bulk(&mut tx, &new_people).await?);
+        let mut resolved: Vec<(i64, &AttendanceInput)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = match &r.person {
+                PersonRef::Existing(id) => *id,
+                PersonRef::Draft(d) => match &d.curp {
+                    Some(c) => ids[c.as_str()],
+                    None => {
+                        created += 1;
+                        crate::people::insert_person(&mut tx, d).await?
+                    }
+                },
+            };
+            resolved.push((id, r));
+        }
+        // Keep the last row per person, in order.
+        let mut last: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+        for (i, (id, _)) in resolved.iter().enumerate() {
+            last.insert(*id, i);
+        }
+        let unique: Vec<(i64, &AttendanceInput)> = resolved.iter().enumerate().filter(|(i, (id, _))| last[id] == *i).map(|(_, x)| *x).collect();
+        let recorded = unique.len();
+        let t = now();
+        let mut done = 0;
+        for chunk in unique.chunks(crate::people::BULK_ROWS) {
+            let sql = format!(
+                "INSERT INTO attendance (session_id, person_id, status, source, pre_score, post_score, recorded_at) VALUES {} \
+                 ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, source = excluded.source, \
+                 pre_score = COALESCE(excluded.pre_score, attendance.pre_score), post_score = COALESCE(excluded.post_score, attendance.post_score)",
+                crate::people::placeholders(chunk.len(), 7)
+            );
+            on_tx!(&mut tx, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for (person_id, a) in chunk {
+                    q = q.bind(session_id).bind(*person_id).bind(a.status.code()).bind(source).bind(a.pre_score).bind(a.post_score).bind(t);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+            done += chunk.len();
+            progress(done, unique.len());
         }
         append(
             &mut tx,
@@ -336,7 +374,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok((created, rows.len()))
+        Ok((created, recorded))
     }
 
     /// The three counts over sessions held, each computed on its own.
@@ -385,25 +423,6 @@ impl Store {
     }
 }
 
-async fn upsert_attendance(tx: &mut Tx, session_id: i64, person_id: i64, source: &str, row: &AttendanceInput) -> Result<()> {
-    on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO attendance (session_id, person_id, status, source, pre_score, post_score, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, source = excluded.source, \
-         pre_score = COALESCE(excluded.pre_score, attendance.pre_score), post_score = COALESCE(excluded.post_score, attendance.post_score)"
-    )
-    .bind(session_id)
-    .bind(person_id)
-    .bind(row.status.code())
-    .bind(source)
-    .bind(row.pre_score)
-    .bind(row.post_score)
-    .bind(now())
-    .execute(c)
-    .await?
-    .rows_affected());
-    Ok(())
-}
 
 /// A file kept between an import's preview and its confirmation.
 #[derive(Debug, Clone)]
