@@ -23,6 +23,8 @@ pub enum Match {
     New,
     /// No CURP: created and flagged for a later merge.
     NoCurp,
+    /// The row failed its checks: not matched.
+    Unchecked,
 }
 
 impl Match {
@@ -31,6 +33,7 @@ impl Match {
             Match::Registered => "Ya registrada",
             Match::New => "Nueva",
             Match::NoCurp => "Nueva, sin CURP",
+            Match::Unchecked => "Sin verificar",
         }
     }
 }
@@ -157,6 +160,10 @@ async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8],
             good.push((row, input));
         }
     }
+    for (line, name, curp) in parsed.failed.drain(..) {
+        preview.rows.push(PreviewRow { line, name, curp, matched: Match::Unchecked, status: "—", ok: false });
+    }
+    preview.rows.sort_by_key(|r| r.line);
     preview.report = parsed.report;
     preview.skipped = parsed.skipped;
     if preview.rows.is_empty() && preview.report.is_empty() {

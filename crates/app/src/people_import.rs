@@ -135,6 +135,8 @@ pub struct ParsedRow {
 /// Everything read from a people list: good rows, rows that are not people, problems.
 pub struct Parsed {
     pub rows: Vec<ParsedRow>,
+    /// Rows that looked like people but failed the checks: (line, name as written, CURP as written).
+    pub failed: Vec<(usize, String, String)>,
     pub skipped: Vec<(usize, String)>,
     pub report: ImportReport,
 }
@@ -147,6 +149,7 @@ pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey
 
     let mut report = ImportReport::default();
     let mut rows: Vec<ParsedRow> = Vec::new();
+    let mut failed = Vec::new();
     let mut skipped = Vec::new();
     let mut seen_curp: HashMap<String, usize> = HashMap::new();
     let mut institutions: HashMap<String, Option<i64>> = HashMap::new();
@@ -221,6 +224,11 @@ pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey
                 rows.push(ParsedRow { line: row.line, index, draft });
             }
             Err(errors) => {
+                let written = match c.full_name {
+                    Some(col) => row.get(col).to_string(),
+                    None => format!("{} {} {}", row.get_opt(c.given), row.get_opt(c.first), row.get_opt(c.second)).trim().to_string(),
+                };
+                failed.push((row.line, written, row.get_opt(c.curp).to_string()));
                 for e in errors {
                     let col = match e.field {
                         "curp" => c.curp,
@@ -238,7 +246,7 @@ pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey
             }
         }
     }
-    Ok(Parsed { rows, skipped, report })
+    Ok(Parsed { rows, failed, skipped, report })
 }
 
 async fn resolve_municipality(store: &Store, text: &str, state_text: &str, default_state: Option<&StateKey>) -> Result<Result<MunicipalityKey, String>, ImportReport> {

@@ -110,7 +110,7 @@ async fn attendance_preview_then_all_or_nothing_or_only_valid() {
     );
     let state = violeta_domain::territory::StateKey::parse("15").unwrap();
     let preview = violeta_app::attendance::preview(s, id, "lista.csv", csv.as_bytes(), Some(&state)).await.unwrap();
-    assert_eq!(preview.rows.len(), 3, "the broken CURP is not a person row; the duplicate is");
+    assert_eq!(preview.rows.len(), 4, "every person row is listed, the broken one as unchecked");
     assert_eq!(preview.valid(), 1);
     let text = preview.report.to_string();
     assert!(text.contains("fila 6, columna A (CURP)"), "{text}");

@@ -1,0 +1,1203 @@
+//! Training sessions end to end in a real browser (headless Debian Chromium through
+//! ChromeDriver with `fantoccini`), on `violeta demo` — issue #6's "Done when":
+//!
+//! 1. the instructor (instruccion@demo.violeta.mx) schedules a session held today in Toluca;
+//! 2. uploads a sign-in sheet (XLSX built here, with title rows, a "No." column, a total
+//!    line and one CURP with a wrong check digit): the preview names the broken row and the
+//!    problem, and nothing is saved yet;
+//! 3. uploads the corrected sheet and imports its 6 attendances;
+//! 4. opens the venue screen with the rotating code and its QR link;
+//! 5. a second, signed-out browser at phone size checks in with that link; a wrong code is
+//!    refused in Spanish; the page does not scroll sideways;
+//! 6. the venue screen lists the new person, and /capacitaciones shows the three counts,
+//!    with their definitions, each grown by what this walk added.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`; `VIOLETA_SKIP_BROWSER=1` skips
+//! it. Logs, the spreadsheets and the screenshots stay in a folder under `target/tmp/`,
+//! printed at the start.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const EMAIL: &str = "instruccion@demo.violeta.mx";
+const PASSWORD: &str = "violeta-demo";
+const TITLE: &str = "Atención de primer contacto (prueba)";
+const INSTITUTION: &str = "Secretaría de Salud del Estado de México";
+/// How long to wait for a page or an element after an action (the machine is shared).
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The whole walk, browsers included.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(420);
+
+type Res<T> = Result<T, String>;
+
+trait Ctx<T> {
+    fn ctx(self, what: &str) -> Res<T>;
+}
+impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
+    fn ctx(self, what: &str) -> Res<T> {
+        self.map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+macro_rules! check {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/// A child process killed with its whole process group when dropped, also on panic.
+struct Reaper {
+    name: &'static str,
+    child: Child,
+}
+
+impl Reaper {
+    fn spawn(name: &'static str, mut cmd: Command, log: &Path) -> Reaper {
+        use std::os::unix::process::CommandExt;
+        let out = std::fs::File::create(log)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let err = out.try_clone().expect("clone log file handle");
+        // Its own process group, so that the browsers ChromeDriver starts die with it.
+        cmd.process_group(0)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Reaper { name, child }
+    }
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if self.exited().is_none() {
+            let group = format!("-{}", self.child.id());
+            let killed = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !killed {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+        eprintln!("[capacitaciones] stopped {}", self.name);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+/// The status of `GET path` (HTTP/1.1, `Connection: close`), or `None` if nobody answers yet.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .ok()?;
+    let mut head = [0u8; 64];
+    let mut got = 0;
+    while got < 12 {
+        match stream.read(&mut head[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    String::from_utf8_lossy(&head[..got])
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn wait_http_ok(port: u16, path: &str, limit: Duration, process: &mut Reaper, log: &Path) {
+    let start = Instant::now();
+    loop {
+        if http_status(port, path) == Some(200) {
+            eprintln!(
+                "[capacitaciones] 127.0.0.1:{port}{path} answered after {:.1} s",
+                start.elapsed().as_secs_f32()
+            );
+            return;
+        }
+        if let Some(status) = process.exited() {
+            panic!(
+                "{} ended ({status}) before answering {path}\n{}",
+                process.name,
+                tail(log, 60)
+            );
+        }
+        assert!(
+            start.elapsed() < limit,
+            "127.0.0.1:{port}{path} did not answer 200 within {} s\n{}",
+            limit.as_secs(),
+            tail(log, 60)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    format!(
+        "--- last lines of {} ---\n{}\n---",
+        path.display(),
+        all[all.len().saturating_sub(lines)..].join("\n")
+    )
+}
+
+fn work_dir() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("capacitaciones-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the test folder");
+    dir
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CURPs and the sign-in sheet
+
+/// RENAPO's check digit for the first 17 characters of a CURP.
+fn curp_check_digit(first17: &str) -> char {
+    const DICT: &str = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
+    let chars: Vec<char> = first17.chars().collect();
+    assert_eq!(chars.len(), 17, "a CURP's first part has 17 characters");
+    let sum: u32 = chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            DICT.chars()
+                .position(|d| d == *c)
+                .expect("character of the CURP dictionary") as u32
+                * (18 - i as u32)
+        })
+        .sum();
+    char::from_digit((10 - sum % 10) % 10, 10).unwrap()
+}
+
+fn valid_curp(first17: &str) -> String {
+    format!("{first17}{}", curp_check_digit(first17))
+}
+
+fn curp_with_wrong_digit(first17: &str) -> String {
+    let right = curp_check_digit(first17).to_digit(10).unwrap();
+    format!(
+        "{first17}{}",
+        char::from_digit((right + 1) % 10, 10).unwrap()
+    )
+}
+
+/// One person of the sheet: full name, first 17 CURP characters (state MC), SEXO ("F"
+/// femenino or "M" masculino, matching the CURP's 11th character) and position.
+struct Row {
+    name: &'static str,
+    curp17: &'static str,
+    sex: &'static str,
+    position: &'static str,
+}
+
+const PEOPLE: [Row; 6] = [
+    Row {
+        name: "María Fernanda López Hernández",
+        curp17: "LOHM880312MMCPRR0",
+        sex: "F",
+        position: "Enfermera",
+    },
+    Row {
+        name: "Juan Carlos Ramírez Soto",
+        curp17: "RASJ750921HMCMTN0",
+        sex: "M",
+        position: "Médico general",
+    },
+    Row {
+        name: "Guadalupe Sánchez Ortiz",
+        curp17: "SAOG920704MMCNRD0",
+        sex: "F",
+        position: "Trabajadora social",
+    },
+    Row {
+        name: "Rosa Elena Martínez Cruz",
+        curp17: "MACR850115MMCRRS0",
+        sex: "F",
+        position: "Psicóloga",
+    },
+    Row {
+        name: "Pedro Gutiérrez Vega",
+        curp17: "GUVP800530HMCTGD0",
+        sex: "M",
+        position: "Jefe de departamento",
+    },
+    Row {
+        name: "Ana Laura Díaz Morales",
+        curp17: "DIMA990228MMCZRN0",
+        sex: "F",
+        position: "Promotora de salud",
+    },
+];
+/// The person whose CURP is broken in the first sheet (index into `PEOPLE`).
+const BROKEN: usize = 3;
+/// Her Excel row: two title rows, the header in row 3, people from row 4.
+const BROKEN_LINE: usize = 4 + BROKEN;
+/// Who checks in from the phone, and who tries with a wrong code.
+const PHONE_CURP17: &str = "RAXI010610MMCMXTA";
+const PHONE_GIVEN: &str = "Itzel";
+const PHONE_SURNAME: &str = "Ramos";
+const INTRUDER_CURP17: &str = "TOXW950101MMCRXN0";
+const INTRUDER_GIVEN: &str = "Wendy";
+const INTRUDER_SURNAME: &str = "Torres";
+
+/// A sign-in sheet as units keep it: merged title rows, a header with a "No." column,
+/// one row per person and a total line at the bottom.
+fn sign_in_sheet(broken: Option<usize>) -> Vec<u8> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Lista").expect("sheet name");
+    sheet
+        .merge_range(0, 0, 0, 6, "SECRETARÍA DE LAS MUJERES", &bold)
+        .expect("title row 1");
+    sheet
+        .merge_range(1, 0, 1, 6, "LISTA DE ASISTENCIA", &bold)
+        .expect("title row 2");
+    for (col, header) in [
+        "No.",
+        "NOMBRE COMPLETO",
+        "CURP",
+        "SEXO",
+        "INSTITUCIÓN",
+        "CARGO",
+        "MUNICIPIO",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet
+            .write_string_with_format(2, col as u16, *header, &bold)
+            .expect("header");
+    }
+    for (i, p) in PEOPLE.iter().enumerate() {
+        let row = 3 + i as u32;
+        let curp = if broken == Some(i) {
+            curp_with_wrong_digit(p.curp17)
+        } else {
+            valid_curp(p.curp17)
+        };
+        sheet.write_number(row, 0, (i + 1) as f64).expect("No.");
+        sheet.write_string(row, 1, p.name).expect("name");
+        sheet.write_string(row, 2, &curp).expect("CURP");
+        sheet.write_string(row, 3, p.sex).expect("sex");
+        sheet
+            .write_string(row, 4, INSTITUTION)
+            .expect("institution");
+        sheet.write_string(row, 5, p.position).expect("position");
+        sheet.write_string(row, 6, "Toluca").expect("municipality");
+    }
+    sheet
+        .write_string_with_format(
+            3 + PEOPLE.len() as u32,
+            0,
+            &format!("TOTAL: {}", PEOPLE.len()),
+            &bold,
+        )
+        .expect("total");
+    sheet.set_column_width(1, 36).expect("width");
+    sheet.set_column_width(4, 44).expect("width");
+    book.save_to_buffer().expect("build the XLSX")
+}
+
+/// Today in Mexico City (UTC−6, no daylight saving since 2022), as DD/MM/YYYY.
+fn today_in_mexico_city() -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(6))
+        .format("%d/%m/%Y")
+        .to_string()
+}
+
+#[test]
+fn synthetic_curps_are_valid_for_the_domain() {
+    use violeta_domain::curp::{Curp, CurpError, CurpSex};
+    for p in &PEOPLE {
+        let c = Curp::parse(&valid_curp(p.curp17)).unwrap_or_else(|e| panic!("{}: {e}", p.curp17));
+        let want = if p.sex == "F" {
+            CurpSex::Mujer
+        } else {
+            CurpSex::Hombre
+        };
+        assert_eq!(
+            c.sex(),
+            want,
+            "{}: SEXO {} must match the CURP",
+            p.name,
+            p.sex
+        );
+        assert_eq!(c.state_code(), "MC");
+    }
+    for first17 in [PHONE_CURP17, INTRUDER_CURP17] {
+        Curp::parse(&valid_curp(first17)).unwrap_or_else(|e| panic!("{first17}: {e}"));
+    }
+    let broken = Curp::parse(&curp_with_wrong_digit(PEOPLE[BROKEN].curp17));
+    assert!(
+        matches!(broken, Err(CurpError::CheckDigit { .. })),
+        "{broken:?}"
+    );
+    assert!(!sign_in_sheet(Some(BROKEN)).is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Browser helpers
+
+struct Ui {
+    name: &'static str,
+    c: Client,
+    base: String,
+}
+
+impl Ui {
+    async fn goto(&self, path: &str) -> Res<()> {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.c
+            .goto(&url)
+            .await
+            .ctx(&format!("[{}] open {path}", self.name))?;
+        self.wait_loaded().await
+    }
+
+    async fn path(&self) -> Res<String> {
+        Ok(self
+            .c
+            .current_url()
+            .await
+            .ctx("read the current address")?
+            .path()
+            .to_string())
+    }
+
+    async fn wait_loaded(&self) -> Res<()> {
+        let start = Instant::now();
+        loop {
+            if let Ok(v) = self.c.execute("return document.readyState", vec![]).await
+                && v.as_str() == Some("complete")
+            {
+                return Ok(());
+            }
+            check!(
+                start.elapsed() < STEP_TIMEOUT,
+                "[{}] the page did not finish loading",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn js(&self, script: &str) -> Res<Value> {
+        self.c
+            .execute(script, vec![])
+            .await
+            .ctx(&format!("[{}] run {script:?}", self.name))
+    }
+
+    /// Clicks `element` and waits until another page has replaced the current one (forms
+    /// here answer a POST with a page, sometimes at the same address).
+    async fn click_and_wait(&self, element: &Element, what: &str) -> Res<()> {
+        self.js("window.__violetaOldPage = true; return null;")
+            .await?;
+        element.click().await.ctx(&format!("click {what}"))?;
+        let start = Instant::now();
+        loop {
+            if let Ok(v) = self.c.execute("return window.__violetaOldPage === undefined && document.readyState === 'complete';", vec![]).await
+                && v.as_bool() == Some(true)
+            {
+                return Ok(());
+            }
+            check!(
+                start.elapsed() < STEP_TIMEOUT,
+                "[{}] no new page loaded after clicking {what}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn find(&self, locator: Locator<'_>, what: &str) -> Res<Element> {
+        self.c
+            .wait()
+            .at_most(STEP_TIMEOUT)
+            .for_element(locator)
+            .await
+            .map_err(|e| format!("[{}] {what} not found: {e}", self.name))
+    }
+
+    async fn text(&self, css: &str) -> Res<String> {
+        self.find(Locator::Css(css), css)
+            .await?
+            .text()
+            .await
+            .ctx(&format!("read {css}"))
+    }
+
+    async fn type_into(&self, id: &str, value: &str) -> Res<()> {
+        let field = self.find(Locator::Id(id), &format!("field #{id}")).await?;
+        field.clear().await.ctx(&format!("clear #{id}"))?;
+        field
+            .send_keys(value)
+            .await
+            .ctx(&format!("type into #{id}"))?;
+        let typed = field
+            .prop("value")
+            .await
+            .ctx(&format!("read back #{id}"))?
+            .unwrap_or_default();
+        check!(
+            typed == value,
+            "[{}] #{id}: typed {value:?} but the field holds {typed:?}",
+            self.name
+        );
+        Ok(())
+    }
+
+    async fn select(&self, id: &str, value: &str) -> Res<()> {
+        let field = self.find(Locator::Id(id), &format!("select #{id}")).await?;
+        field
+            .select_by_value(value)
+            .await
+            .ctx(&format!("choose {value} in #{id}"))?;
+        let chosen = field
+            .prop("value")
+            .await
+            .ctx(&format!("read back #{id}"))?
+            .unwrap_or_default();
+        check!(
+            chosen == value,
+            "[{}] #{id}: chose {value:?} but it holds {chosen:?}",
+            self.name
+        );
+        Ok(())
+    }
+
+    /// The submit button labelled `label` (whitespace-normalized) inside the form of `action`.
+    async fn button(&self, action: &str, label: &str) -> Res<Element> {
+        let xpath = format!("//form[@action='{action}']//button[normalize-space(.)='{label}']");
+        self.find(
+            Locator::XPath(&xpath),
+            &format!("button «{label}» of the form {action}"),
+        )
+        .await
+    }
+
+    /// The text of every row of a table's body, cells joined by " | ".
+    async fn rows(&self, table_css: &str) -> Res<Vec<String>> {
+        let script = format!(
+            "return Array.from(document.querySelectorAll('{table_css} tbody tr')).map(function (tr) {{ \
+               return Array.from(tr.cells).map(function (td) {{ return td.textContent.trim(); }}).join(' | '); }});"
+        );
+        serde_json::from_value(self.js(&script).await?)
+            .ctx(&format!("read the rows of {table_css}"))
+    }
+
+    async fn screenshot(&self, dir: &Path, name: &str) -> Res<()> {
+        let png = self
+            .c
+            .screenshot()
+            .await
+            .ctx(&format!("[{}] take a screenshot", self.name))?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).ctx(&format!("write {}", path.display()))?;
+        eprintln!("[capacitaciones] screenshot: {}", path.display());
+        Ok(())
+    }
+
+    /// Address, page text and a screenshot, to understand a failure.
+    async fn report(&self, dir: &Path) {
+        match self.c.current_url().await {
+            Ok(url) => eprintln!("[capacitaciones] [{}] current address: {url}", self.name),
+            Err(e) => eprintln!(
+                "[capacitaciones] [{}] current address unknown: {e}",
+                self.name
+            ),
+        }
+        if let Ok(source) = self.c.source().await {
+            let body = source
+                .find("<main")
+                .or_else(|| source.find("<body"))
+                .map(|i| &source[i..])
+                .unwrap_or(&source);
+            eprintln!(
+                "[capacitaciones] [{}] page source (excerpt):\n{}\n[capacitaciones] (end of excerpt)",
+                self.name,
+                truncate(body, 5000)
+            );
+        }
+        let _ = self
+            .screenshot(dir, &format!("failure-{}", self.name))
+            .await;
+    }
+}
+
+/// The three counts of /capacitaciones: (label, value, definition), in page order.
+async fn counts(ui: &Ui) -> Res<Vec<(String, u64, String)>> {
+    ui.goto("/capacitaciones").await?;
+    ui.find(Locator::Id("cifras"), "#cifras on /capacitaciones")
+        .await?;
+    let raw = ui
+        .js("return Array.from(document.querySelectorAll('#cifras > li')).map(function (li) { \
+               var s = li.querySelector('strong'), p = li.querySelector('p'); \
+               var label = Array.from(li.childNodes).filter(function (n) { return n.nodeType === 3; }).map(function (n) { return n.textContent; }).join('').trim(); \
+               return [label, s ? s.textContent : '', p ? p.textContent.trim() : '']; });")
+        .await?;
+    let raw: Vec<(String, String, String)> = serde_json::from_value(raw).ctx("read #cifras")?;
+    let mut out = Vec::new();
+    for (label, value, definition) in raw {
+        let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+        let n = digits
+            .parse()
+            .map_err(|_| format!("the count «{label}» shows {value:?}, not a number"))?;
+        out.push((label, n, definition));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// The walk
+
+struct Clock(Instant);
+impl Clock {
+    fn lap(&mut self, step: &str) {
+        eprintln!(
+            "[capacitaciones] {step}: {:.1} s",
+            self.0.elapsed().as_secs_f32()
+        );
+        self.0 = Instant::now();
+    }
+}
+
+async fn walk(desk: &Ui, phone: &Ui, dir: &Path, step: &mut &'static str) -> Res<()> {
+    let mut clock = Clock(Instant::now());
+
+    // 1. Sign in; remember the counts; schedule a session held today.
+    *step = "1. sign in";
+    desk.goto("/entrar").await?;
+    desk.type_into("email", EMAIL).await?;
+    desk.type_into("password", PASSWORD).await?;
+    let entrar = desk
+        .find(
+            Locator::XPath("//form[.//*[@id='email']]//button[normalize-space(.)='Entrar']"),
+            "button Entrar",
+        )
+        .await?;
+    desk.click_and_wait(&entrar, "Entrar").await?;
+    let path = desk.path().await?;
+    check!(path != "/entrar", "signing in as {EMAIL} stayed on /entrar");
+    let before = counts(desk).await?;
+    check!(
+        before.len() == 3,
+        "/capacitaciones shows {} counts, expected 3: {before:?}",
+        before.len()
+    );
+
+    *step = "1. schedule the session";
+    desk.goto("/capacitaciones/nueva").await?;
+    let h1 = desk.text("h1").await?;
+    check!(
+        h1 == "Programar capacitación",
+        "/capacitaciones/nueva has <h1> {h1:?}"
+    );
+    let today = today_in_mexico_city();
+    desk.type_into("title", TITLE).await?;
+    desk.type_into("topic", "Atención a mujeres en situación de violencia")
+        .await?;
+    desk.select("modality", "presencial").await?;
+    desk.select("state", "15").await?;
+    desk.type_into("municipality", "Toluca").await?;
+    desk.type_into("venue", "Auditorio del Hospital General de Toluca")
+        .await?;
+    desk.type_into("days", &format!("{today} 09:00-14:00"))
+        .await?;
+    desk.type_into("instructors", "Instructora de prueba")
+        .await?;
+    desk.select("status", "realizada").await?;
+    let guardar = desk.button("/capacitaciones", "Guardar").await?;
+    desk.click_and_wait(&guardar, "Guardar").await?;
+    let path = desk.path().await?;
+    let id: i64 = match path
+        .strip_prefix("/capacitaciones/")
+        .and_then(|s| s.parse().ok())
+    {
+        Some(id) => id,
+        None => {
+            let error = desk
+                .js("var e = document.querySelector('.error'); return e ? e.textContent : '';")
+                .await?;
+            return Err(format!(
+                "saving the session led to {path}, expected /capacitaciones/{{id}}; error shown: {error}"
+            ));
+        }
+    };
+    let h1 = desk.text("h1").await?;
+    check!(
+        h1 == TITLE,
+        "the session's page has <h1> {h1:?}, expected {TITLE:?}"
+    );
+    let card = desk.text("dl.ficha").await?;
+    check!(
+        card.contains("Realizada"),
+        "the session is not «Realizada»: {card}"
+    );
+    check!(
+        card.contains("Toluca"),
+        "the venue does not name Toluca: {card}"
+    );
+    check!(
+        card.contains("de 09:00 a 14:00"),
+        "the dates do not show 09:00–14:00: {card}"
+    );
+    let empty = desk.rows("#asistencia").await?;
+    check!(
+        empty == ["Sin asistencia registrada."],
+        "a new session already has attendance: {empty:?}"
+    );
+    clock.lap("step 1 (sign in, schedule)");
+
+    // 2. The sheet with a broken CURP: preview only, with the problem named.
+    *step = "2. preview the sheet with a broken CURP";
+    let broken_file = dir.join("lista-asistencia-con-error.xlsx");
+    std::fs::write(&broken_file, sign_in_sheet(Some(BROKEN))).ctx("write the broken sheet")?;
+    let upload_action = format!("/capacitaciones/{id}/lista");
+    upload(desk, &upload_action, &broken_file).await?;
+    let preview = desk
+        .find(
+            Locator::Id("vista-previa"),
+            "#vista-previa after uploading the broken sheet",
+        )
+        .await?;
+    let preview_text = preview.text().await.ctx("read #vista-previa")?;
+    check!(
+        preview_text.contains("Nada se ha guardado todavía"),
+        "the preview does not say nothing was saved: {preview_text}"
+    );
+    let problems = desk.rows("#vista-previa .errores table").await?;
+    check!(
+        problems
+            .iter()
+            .any(|r| r.starts_with(&format!("{BROKEN_LINE} | C (CURP) |"))
+                && r.contains("dígito verificador")),
+        "the problems table does not name row {BROKEN_LINE}, column C (CURP), «dígito verificador»: {problems:?}"
+    );
+    check!(
+        problems.len() == 1,
+        "only row {BROKEN_LINE} has a problem, the table lists: {problems:?}"
+    );
+    let listed = desk.rows("#filas-vista-previa").await?;
+    for (i, p) in PEOPLE.iter().enumerate().filter(|(i, _)| *i != BROKEN) {
+        let line = 4 + i;
+        check!(
+            listed.iter().any(|r| r.starts_with(&format!(
+                "{line} | {} | {} | Nueva |",
+                p.name,
+                valid_curp(p.curp17)
+            )) && r.ends_with("| Lista")),
+            "the preview does not list row {line} ({}) as new and ready: {listed:?}",
+            p.name
+        );
+    }
+    check!(
+        preview_text.contains("TOTAL: 6"),
+        "the preview does not say the «TOTAL: 6» line is left out: {preview_text}"
+    );
+    desk.find(Locator::XPath("//section[@id='vista-previa']//button[normalize-space(.)='Importar solo las 5 filas válidas']"), "button «Importar solo las 5 filas válidas»")
+        .await?;
+    let still = desk.rows("#asistencia").await?;
+    check!(
+        still == ["Sin asistencia registrada."],
+        "the preview already imported something: {still:?}"
+    );
+    desk.screenshot(dir, "vista-previa-con-error").await?;
+    clock.lap("step 2 (preview with a problem)");
+
+    // 3. The corrected sheet: clean preview, then the import.
+    *step = "3. import the corrected sheet";
+    let good_file = dir.join("lista-asistencia.xlsx");
+    std::fs::write(&good_file, sign_in_sheet(None)).ctx("write the corrected sheet")?;
+    upload(desk, &upload_action, &good_file).await?;
+    let preview_text = desk.text("#vista-previa").await?;
+    check!(
+        preview_text.contains("6 personas en la lista: 6 sin problemas (6 nuevas en el registro)"),
+        "the corrected sheet's preview: {preview_text}"
+    );
+    let problems = desk
+        .js("return document.querySelectorAll('#vista-previa .errores').length")
+        .await?;
+    check!(
+        problems.as_u64() == Some(0),
+        "the corrected sheet still shows problems: {preview_text}"
+    );
+    let import = desk
+        .find(Locator::XPath("//section[@id='vista-previa']//button[normalize-space(.)='Importar las 6 asistencias']"), "button «Importar las 6 asistencias»")
+        .await?;
+    desk.click_and_wait(&import, "Importar las 6 asistencias")
+        .await?;
+    let result = desk.text("#resultado").await?;
+    check!(
+        result.contains("6 asistencias registradas"),
+        "#resultado says {result:?}"
+    );
+    check!(
+        result.contains("6 personas nuevas"),
+        "#resultado does not count 6 new people: {result:?}"
+    );
+    let rows = desk.rows("#asistencia").await?;
+    check!(
+        rows.len() == 6,
+        "#asistencia has {} rows after the import, expected 6: {rows:?}",
+        rows.len()
+    );
+    for p in &PEOPLE {
+        check!(
+            rows.iter().any(|r| r.starts_with(p.name)
+                && r.contains(INSTITUTION)
+                && r.contains("Asistió")
+                && r.contains("Lista importada")),
+            "#asistencia has no row for {} ({INSTITUTION}, Asistió, Lista importada): {rows:?}",
+            p.name
+        );
+    }
+    clock.lap("step 3 (import)");
+
+    // 4. The venue screen: the code and its link.
+    *step = "4. venue screen";
+    desk.goto(&format!("/capacitaciones/{id}/codigo")).await?;
+    desk.find(Locator::Css("#qr svg"), "the QR image #qr svg")
+        .await?;
+    // One read for both: the page refreshes itself when the code changes.
+    let read = desk.js("return [document.getElementById('codigo').textContent.trim(), document.querySelector('p.ayuda code').textContent.trim()];").await?;
+    let (code, link): (String, String) =
+        serde_json::from_value(read).ctx("read the code and the link")?;
+    check!(
+        code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()),
+        "#codigo shows {code:?}, expected six digits"
+    );
+    let want = format!("{}/asistencia/{id}?codigo={code}", desk.base);
+    check!(
+        link == want,
+        "the link under the QR is {link:?}, expected {want:?}"
+    );
+    let registered = desk
+        .js("return document.querySelectorAll('#registradas li').length")
+        .await?;
+    check!(
+        registered.as_u64() == Some(6),
+        "#registradas lists {registered} people before the check-in, expected 6"
+    );
+    clock.lap("step 4 (venue screen)");
+
+    // 5. The phone: check in with the link; a wrong code is refused.
+    *step = "5. check in from the phone";
+    phone.goto(&link).await?;
+    let size = phone
+        .js("return [window.innerWidth, document.documentElement.scrollWidth];")
+        .await?;
+    check!(
+        size[0].as_u64().is_some_and(|w| w <= 400),
+        "the phone window is {size} wide, expected about 390"
+    );
+    let h1 = phone.text("h1").await?;
+    check!(
+        h1 == "Registro de asistencia",
+        "the check-in page has <h1> {h1:?}"
+    );
+    let prefilled = phone
+        .find(Locator::Id("codigo"), "field #codigo")
+        .await?
+        .prop("value")
+        .await
+        .ctx("read #codigo")?
+        .unwrap_or_default();
+    check!(
+        prefilled == code,
+        "the link filled the code field with {prefilled:?}, expected {code:?}"
+    );
+    let phone_curp = valid_curp(PHONE_CURP17);
+    phone.type_into("curp", &phone_curp).await?;
+    phone.type_into("given_names", PHONE_GIVEN).await?;
+    phone.type_into("first_surname", PHONE_SURNAME).await?;
+    no_sideways_scroll(phone, "the check-in form").await?;
+    let send = phone
+        .button(&format!("/asistencia/{id}"), "Registrar mi asistencia")
+        .await?;
+    phone
+        .click_and_wait(&send, "Registrar mi asistencia")
+        .await?;
+    let done = phone.text("#listo").await?;
+    check!(
+        done.contains("su asistencia quedó registrada") && done.contains(PHONE_GIVEN),
+        "#listo says {done:?}"
+    );
+    let form_left = phone
+        .js("return document.querySelectorAll('form[action^=\"/asistencia/\"]').length")
+        .await?;
+    check!(
+        form_left.as_u64() == Some(0),
+        "the form is still shown after checking in"
+    );
+    no_sideways_scroll(phone, "the confirmation").await?;
+    phone.screenshot(dir, "telefono-registrada").await?;
+
+    *step = "5. wrong code";
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    phone
+        .goto(&format!("/asistencia/{id}?codigo={wrong}"))
+        .await?;
+    phone
+        .type_into("curp", &valid_curp(INTRUDER_CURP17))
+        .await?;
+    phone.type_into("given_names", INTRUDER_GIVEN).await?;
+    phone.type_into("first_surname", INTRUDER_SURNAME).await?;
+    let send = phone
+        .button(&format!("/asistencia/{id}"), "Registrar mi asistencia")
+        .await?;
+    phone
+        .click_and_wait(&send, "Registrar mi asistencia (wrong code)")
+        .await?;
+    let error = phone.text(".error[role='alert']").await?;
+    check!(
+        error.contains("El código no es válido"),
+        "a wrong code shows {error:?}"
+    );
+    let listo = phone
+        .js("return document.querySelectorAll('#listo').length")
+        .await?;
+    check!(listo.as_u64() == Some(0), "a wrong code was accepted");
+    let kept = phone
+        .find(Locator::Id("given_names"), "#given_names after the error")
+        .await?
+        .prop("value")
+        .await
+        .ctx("read #given_names")?
+        .unwrap_or_default();
+    check!(
+        kept == INTRUDER_GIVEN,
+        "the form lost what was typed after the error: #given_names = {kept:?}"
+    );
+    no_sideways_scroll(phone, "the error").await?;
+    phone.screenshot(dir, "telefono-final").await?;
+    clock.lap("step 5 (phone)");
+
+    // 6. Back on the desktop: the venue screen and the counts.
+    *step = "6. venue screen after the check-in";
+    desk.goto(&format!("/capacitaciones/{id}/codigo")).await?;
+    let names: Vec<String> = serde_json::from_value(
+        desk.js("return Array.from(document.querySelectorAll('#registradas li')).map(function (li) { return li.textContent.trim(); });").await?,
+    )
+    .ctx("read #registradas")?;
+    check!(
+        names.len() == 7,
+        "#registradas lists {} people, expected 7 (6 from the sheet, 1 from the phone): {names:?}",
+        names.len()
+    );
+    check!(
+        names
+            .iter()
+            .any(|n| n.contains(PHONE_GIVEN) && n.contains(PHONE_SURNAME)),
+        "#registradas does not list {PHONE_GIVEN} {PHONE_SURNAME}: {names:?}"
+    );
+    check!(
+        !names.iter().any(|n| n.contains(INTRUDER_GIVEN)),
+        "the wrong code registered {INTRUDER_GIVEN}: {names:?}"
+    );
+    desk.goto(&format!("/capacitaciones/{id}")).await?;
+    let rows = desk.rows("#asistencia").await?;
+    check!(
+        rows.iter()
+            .any(|r| r.starts_with(&format!("{PHONE_GIVEN} {PHONE_SURNAME}"))
+                && r.contains("Código QR")),
+        "the session's #asistencia does not show the phone check-in as «Código QR»: {rows:?}"
+    );
+
+    *step = "6. counts";
+    let after = counts(desk).await?;
+    let want = [
+        ("Personas capacitadas", "Personas distintas", 7),
+        ("Participaciones", "Asistencias registradas", 7),
+        ("Capacitaciones impartidas", "«realizada»", 1),
+    ];
+    check!(
+        after.len() == 3,
+        "#cifras has {} counts: {after:?}",
+        after.len()
+    );
+    for (i, (label, definition, added)) in want.iter().enumerate() {
+        let (got_label, value, got_def) = &after[i];
+        check!(
+            got_label == label,
+            "count {} is {got_label:?}, expected {label:?}",
+            i + 1
+        );
+        check!(
+            got_def.contains(definition) && got_def.len() > 60,
+            "«{label}» has the definition {got_def:?}"
+        );
+        check!(
+            *value == before[i].1 + added,
+            "«{label}» went from {} to {value}, expected +{added}",
+            before[i].1
+        );
+    }
+    let cifras = desk.text("#cifras").await?;
+    for label in [
+        "Personas capacitadas",
+        "Participaciones",
+        "Capacitaciones impartidas",
+    ] {
+        check!(
+            cifras.contains(label),
+            "#cifras does not contain {label:?}: {cifras}"
+        );
+    }
+    let listed = desk.rows("#capacitaciones").await?;
+    check!(
+        listed.iter().any(|r| r.contains(TITLE)
+            && r.contains("Toluca")
+            && r.contains("Realizada")
+            && r.ends_with("| 7")),
+        "/capacitaciones does not list the session in Toluca, realizada, with 7 attendees: {listed:?}"
+    );
+    desk.screenshot(dir, "escritorio-final").await?;
+    clock.lap("step 6 (venue screen, counts)");
+    Ok(())
+}
+
+/// Uploads `file` with the list form of the session page and waits for the answer.
+async fn upload(ui: &Ui, action: &str, file: &Path) -> Res<()> {
+    let input = ui
+        .find(Locator::Id("archivo-lista"), "file input #archivo-lista")
+        .await?;
+    input
+        .send_keys(&file.display().to_string())
+        .await
+        .ctx("choose the file")?;
+    ui.select("entidad-lista", "15").await?;
+    let button = ui.button(action, "Ver vista previa").await?;
+    ui.click_and_wait(&button, "Ver vista previa").await
+}
+
+async fn no_sideways_scroll(ui: &Ui, what: &str) -> Res<()> {
+    let m = ui
+        .js("return [document.documentElement.scrollWidth, window.innerWidth];")
+        .await?;
+    let (scroll, inner) = (
+        m[0].as_f64().unwrap_or(f64::NAN),
+        m[1].as_f64().unwrap_or(f64::NAN),
+    );
+    check!(
+        scroll <= inner,
+        "[{}] {what} scrolls sideways: scrollWidth {scroll} > innerWidth {inner}",
+        ui.name
+    );
+    Ok(())
+}
+
+async fn session(
+    driver_port: u16,
+    profile: &Path,
+    width: u32,
+    height: u32,
+    driver_log: &Path,
+) -> Client {
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={width},{height}"),
+            ],
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let c = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start a Chromium session: {e}\n{}",
+                tail(driver_log, 40)
+            )
+        });
+    // Headless Chromium may ignore --window-size for the viewport; set it again.
+    let _ = c.set_window_size(width, height).await;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trainings_sheet_qr_and_counts_in_chromium() {
+    if std::env::var("VIOLETA_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("[capacitaciones] SKIPPED: VIOLETA_SKIP_BROWSER=1");
+        return;
+    }
+    for path in [CHROMEDRIVER, CHROMIUM] {
+        assert!(
+            Path::new(path).exists(),
+            "{path} is missing: install Debian's chromium and chromium-driver, or set VIOLETA_SKIP_BROWSER=1"
+        );
+    }
+    let started = Instant::now();
+    let dir = work_dir();
+    eprintln!("[capacitaciones] work folder: {}", dir.display());
+
+    let port = free_port();
+    let data = dir.join("demo");
+    std::fs::create_dir_all(&data).expect("create the demo folder");
+    let log = dir.join("server.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_violeta"));
+    cmd.arg("demo")
+        .arg("--dir")
+        .arg(&data)
+        .arg("--addr")
+        .arg(format!("127.0.0.1:{port}"));
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    for var in [
+        "DATABASE_URL",
+        "VIOLETA_DIR",
+        "VIOLETA_ADDR",
+        "VIOLETA_PUBLIC_URL",
+        "VIOLETA_SECURE_COOKIES",
+        "VIOLETA_TRUST_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut server = Reaper::spawn("violeta demo", cmd, &log);
+    wait_http_ok(
+        port,
+        "/healthz",
+        Duration::from_secs(120),
+        &mut server,
+        &log,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+
+    let driver_port = free_port();
+    let driver_log = dir.join("chromedriver.log");
+    let mut cmd = Command::new(CHROMEDRIVER);
+    cmd.arg(format!("--port={driver_port}"));
+    let mut driver = Reaper::spawn("chromedriver", cmd, &driver_log);
+    wait_http_ok(
+        driver_port,
+        "/status",
+        Duration::from_secs(30),
+        &mut driver,
+        &driver_log,
+    );
+
+    let desk = Ui {
+        name: "escritorio",
+        c: session(
+            driver_port,
+            &dir.join("chrome-escritorio"),
+            1280,
+            900,
+            &driver_log,
+        )
+        .await,
+        base: base.clone(),
+    };
+    let phone = Ui {
+        name: "teléfono",
+        c: session(
+            driver_port,
+            &dir.join("chrome-telefono"),
+            390,
+            844,
+            &driver_log,
+        )
+        .await,
+        base,
+    };
+    eprintln!(
+        "[capacitaciones] server and browsers ready after {:.1} s",
+        started.elapsed().as_secs_f32()
+    );
+
+    let walk_start = Instant::now();
+    let mut step = "start";
+    let outcome = tokio::time::timeout(TOTAL_TIMEOUT, walk(&desk, &phone, &dir, &mut step)).await;
+    let failure = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(_) => Some(format!(
+            "the walk took more than {} s",
+            TOTAL_TIMEOUT.as_secs()
+        )),
+    };
+    eprintln!(
+        "[capacitaciones] walk: {:.1} s; total: {:.1} s",
+        walk_start.elapsed().as_secs_f32(),
+        started.elapsed().as_secs_f32()
+    );
+    if let Some(message) = &failure {
+        eprintln!("[capacitaciones] FAILED at step {step:?}: {message}");
+        desk.report(&dir).await;
+        phone.report(&dir).await;
+    }
+    let _ = desk.c.close().await;
+    let _ = phone.c.close().await;
+    drop(driver);
+    drop(server);
+    if let Some(message) = failure {
+        panic!(
+            "trainings walk failed at step {step:?}: {message}\n{}\n(everything is in {})",
+            tail(&log, 40),
+            dir.display()
+        );
+    }
+    // Keep the logs, sheets and screenshots; drop the bulky parts.
+    for bulky in ["chrome-escritorio", "chrome-telefono", "demo"] {
+        let _ = std::fs::remove_dir_all(dir.join(bulky));
+    }
+}
