@@ -23,6 +23,9 @@ pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ORIGIN: i64 = 30;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
+/// Public pages with a form an anonymous visitor posts: they set the pre-session CSRF cookie.
+pub const ANONYMOUS_FORM_PAGES: [&str; 3] = ["/entrar", "/contrasena/{token}", "/asistencia/{id}"];
+
 /// The request's context: principal, CSRF token, client address.
 #[derive(Clone)]
 pub struct Ctx {
@@ -158,7 +161,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             _ => {
                 let t = random_token();
                 ctx.csrf = t.clone();
-                new_csrf_cookie = Some(t);
+                // Only pages that show a visitor a form hand out the cookie: the public map
+                // and feeds stay cookie-free, so they can be cached and shared.
+                let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str());
+                if route.is_some_and(|r| ANONYMOUS_FORM_PAGES.contains(&r)) {
+                    new_csrf_cookie = Some(t);
+                }
             }
         }
     }

@@ -15,7 +15,7 @@
 //! This module also holds what the page and the feed share: the filter in the query
 //! string, and conditional GET (`ETag`, `If-None-Match`, `Cache-Control`).
 
-use crate::auth::{CSRF_COOKIE, Ctx, cookie};
+use crate::auth::Ctx;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::NaiveDateTime;
@@ -186,6 +186,22 @@ impl MapData {
     /// For each espacio seguro, whether it is open at `at` (Mexico City time).
     pub fn open_flags(&self, at: NaiveDateTime) -> Vec<Option<bool>> {
         self.spaces.iter().map(|s| s.hours.as_ref().map(|h| h.is_open(at))).collect()
+    }
+
+    /// A body already rendered for `tag`, if any.
+    pub fn cached(&self, tag: u64) -> Option<Bytes> {
+        lock(&self.rendered).iter().find(|(t, _)| *t == tag).map(|(_, b)| b.clone())
+    }
+
+    /// Keeps a body rendered for `tag`.
+    pub fn keep(&self, tag: u64, body: Bytes) {
+        let mut kept = lock(&self.rendered);
+        if !kept.iter().any(|(t, _)| *t == tag) {
+            if kept.len() >= MAX_RENDERED {
+                kept.remove(0);
+            }
+            kept.push((tag, body));
+        }
     }
 
     /// A body rendered for `tag`, built once per tag.
@@ -413,9 +429,10 @@ pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 /// only safe when the response sets no cookie: the sign-in middleware gives a visitor
 /// without one a fresh pre-session CSRF cookie, and a shared cache must never hand that
 /// to someone else. So a request that will get a cookie is answered `private`.
-pub fn cache_control(ctx: &Ctx, headers: &HeaderMap, personal: bool) -> HeaderValue {
-    let gets_cookie = ctx.user.is_none() && !ctx.via_token && cookie(headers, CSRF_COOKIE).is_none_or(|t| t.len() < 32);
-    if personal || gets_cookie {
+pub fn cache_control(ctx: &Ctx, _headers: &HeaderMap, personal: bool) -> HeaderValue {
+    // Public map pages and feeds never set a cookie (see `auth::ANONYMOUS_FORM_PAGES`), so
+    // what an anonymous visitor gets may be shared.
+    if personal || ctx.user.is_some() {
         HeaderValue::from_static("private, max-age=0, must-revalidate")
     } else {
         HeaderValue::from_static("public, max-age=0, must-revalidate")

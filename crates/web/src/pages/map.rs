@@ -10,6 +10,7 @@ use crate::error::{AppError, PageResult};
 use crate::layout::Layout;
 use crate::public_cache::{MapData, MapFilter, MapQuery, cache_control, content_tag, etag, not_modified, parse_filter};
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -149,6 +150,17 @@ pub async fn page(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Que
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, header_value(&etag)?), (header::CACHE_CONTROL, cache_control)]).into_response());
     }
 
+    // Anonymous pages carry nothing personal (no form, no token): the same filter, data,
+    // open flags and minute give the same bytes, rendered once.
+    if !personal && let Some(body) = data.cached(tag) {
+        let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+        let h = response.headers_mut();
+        h.insert(header::CACHE_CONTROL, cache_control);
+        h.insert(header::VARY, HeaderValue::from_static("Cookie"));
+        h.insert(header::ETAG, header_value(&etag)?);
+        return Ok(response);
+    }
+
     let all_states = cache.states(store).await?;
     let states = all_states
         .iter()
@@ -228,6 +240,9 @@ pub async fn page(State(app): State<AppState>, ctx: Ctx, headers: HeaderMap, Que
     };
     let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let html = page.render()?;
+    if !personal {
+        data.keep(tag, Bytes::from(html.clone()));
+    }
     let mut response = (status, Html(html)).into_response();
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, cache_control);
