@@ -4,6 +4,8 @@ import sys
 
 DICT = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ"
 CONS = "BCDFGHJKLMNPQRSTVWXYZ"
+SURNAMES = ["Hernández", "García", "Martínez", "López", "González", "Pérez", "Rodríguez", "Sánchez", "Ramírez", "Cruz",
+            "Gómez", "Flores", "Morales", "Vásquez", "Jiménez", "Reyes", "Díaz", "Ruiz", "Mendoza", "Santiago"]
 
 
 def check(s17):
@@ -20,7 +22,8 @@ def main():
         c = CONS[i % 21] + CONS[(i // 21) % 21] + CONS[(i // 441) % 21]
         s17 = f"BEXA{year:02d}{month:02d}{day:02d}{'M' if female else 'H'}OC{c}{(i // 9261) % 10}"
         curp = s17 + check(s17)
-        print(f"{curp},{'María' if female else 'José'},Benchmark,Número {i},{'Mujer' if female else 'Hombre'},20067,p{i}@bench.example")
+        second = SURNAMES[i % len(SURNAMES)] + " " + SURNAMES[(i // len(SURNAMES)) % len(SURNAMES)]
+        print(f"{curp},{'María' if female else 'José'},Benchmark,{second},{'Mujer' if female else 'Hombre'},20067,p{i}@bench.example")
 
 
 main()

@@ -300,6 +300,7 @@ pub async fn load(store: &Store) -> Result<()> {
 
     load_units_and_safe_spaces(store, &actor, &oax).await?;
     load_trainings(store, &actor, &oax).await?;
+    load_certification(store, &actor).await?;
 
     // Accounts.
     let health = store.find_institution("Secretaría de Salud del Estado de México").await?;
@@ -458,6 +459,76 @@ async fn load_trainings(store: &Store, actor: &Actor, oax: &StateKey) -> Result<
             })
             .collect();
         store.record_attendance(actor, id, "lista", &rows, &|_, _| {}).await?;
+    }
+    Ok(())
+}
+
+/// A cohort of EC0539 with fictitious candidates from the demo's people at every stage. The
+/// one certificate carries a folio marked as demonstration: Violeta records certificates
+/// issued through CONOCER, it never issues them.
+async fn load_certification(store: &Store, actor: &Actor) -> Result<()> {
+    use violeta_domain::certification::{Certificate, Evaluation, Outcome, Stage};
+    use violeta_store::certification::{NewCohort, NewProcess, Step};
+    let Some(ec0539) = store.standard_by_code("EC0539").await? else { return Ok(()) };
+    let date = |m: u32, d: u32| NaiveDate::from_ymd_opt(2025, m, d).expect("fecha fija");
+    let mut institutions = Vec::new();
+    for name in ["Secretaría de Salud del Estado de México", "Secretaría de las Mujeres del Estado de México"] {
+        institutions.extend(store.find_institution(name).await?);
+    }
+    let cohort = store
+        .create_cohort(
+            actor,
+            &NewCohort {
+                standard_id: ec0539.id,
+                name: "Generación 2025 (demostración)".into(),
+                starts_on: Some(date(2, 3)),
+                ends_on: Some(date(7, 31)),
+                institution_ids: institutions.clone(),
+                notes: "Grupo de demostración: las candidaturas, fechas y el folio son ficticios.".into(),
+            },
+        )
+        .await?;
+    let mut candidates = Vec::new();
+    for inst in &institutions {
+        let (people, _) = store.people(violeta_domain::access::PeopleScope::Institution(*inst), &Default::default(), 10, 0).await?;
+        candidates.extend(people.into_iter().filter(|p| p.curp.is_some()).take(3).map(|p| p.id));
+    }
+    // Where each candidate stops, in order.
+    let plan = [Stage::Certificado, Stage::Evaluacion, Stage::TodaviaNoCompetente, Stage::Evaluacion, Stage::Alineacion, Stage::Diagnostico];
+    for (i, (person_id, stop)) in candidates.into_iter().zip(plan).enumerate() {
+        let id = store
+            .open_process(actor, &NewProcess { person_id, standard_id: ec0539.id, cohort_id: Some(cohort), diagnosis_on: Some(date(2, 10)), note: String::new() })
+            .await?;
+        if stop == Stage::Diagnostico {
+            continue;
+        }
+        let alignment = Step { alignment_note: "Curso de alineación al EC0539 (demostración)".into(), ..Default::default() };
+        store.advance_process(actor, id, Stage::Alineacion, &alignment).await?;
+        if stop == Stage::Alineacion {
+            continue;
+        }
+        store.advance_process(actor, id, Stage::Evaluacion, &Step::default()).await?;
+        // The second candidate in evaluation has not been evaluated yet.
+        if stop == Stage::Evaluacion && i > 1 {
+            continue;
+        }
+        let outcome = if stop == Stage::TodaviaNoCompetente { Outcome::TodaviaNoCompetente } else { Outcome::Competente };
+        let evaluation = Evaluation {
+            evaluator_user_id: None,
+            evaluator_name: "Evaluadora (demostración)".into(),
+            evaluated_on: Some(date(4, 22)),
+            outcome: Some(outcome),
+            portfolio: "Portafolio de evidencias de demostración: entrevista simulada y guía de observación.".into(),
+        };
+        store.record_evaluation(actor, id, &evaluation, "").await?;
+        if stop == Stage::Certificado {
+            let certificate = Certificate {
+                folio: "DEMO-EC0539-0001".into(),
+                certified_on: Some(date(6, 16)),
+                certifying_entity: "Entidad de certificación y evaluación (demostración)".into(),
+            };
+            store.record_certificate(actor, id, &certificate, "Folio ficticio de demostración: no es un certificado real.").await?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 pub mod credentials;
 pub mod attendance;
 pub mod avgm;
+pub mod constancia;
+pub mod certification;
 pub mod coverage;
 pub mod demo;
 pub mod people_import;

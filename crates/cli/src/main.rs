@@ -54,6 +54,13 @@ enum Command {
         /// Takes the client address from X-Forwarded-For (only behind a trusted proxy).
         #[arg(long, env = "VIOLETA_TRUST_PROXY")]
         trust_proxy: bool,
+        /// Public address that constancias and their QR codes point at.
+        #[arg(long = "base-url", env = "VIOLETA_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// 32 bytes (64 hex characters or base64) that seal the constancias' signing key.
+        /// Without it, constancias are not issued.
+        #[arg(long, env = "VIOLETA_SECRET_KEY", hide_env_values = true)]
+        secret_key: Option<String>,
     },
     /// Creates a fresh demo database (Oaxaca and Estado de México) and serves it.
     Demo {
@@ -205,9 +212,17 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { data, addr, secure_cookies, trust_proxy } => {
+        Command::Serve { data, addr, secure_cookies, trust_proxy, public_url, secret_key } => {
+            let credential_key = match secret_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+                Some(k) => Some(violeta_domain::credential::MasterKey::parse(k).map_err(anyhow::Error::msg)?),
+                None => {
+                    tracing::warn!("VIOLETA_SECRET_KEY no está definida: no se podrán emitir constancias");
+                    None
+                }
+            };
             let store = data.open().await?;
-            serve(store, &addr, Config { demo: false, secure_cookies, trust_proxy }, None).await
+            let config = Config { demo: false, secure_cookies, trust_proxy, public_url, credential_key };
+            serve(store, &addr, config, None).await
         }
         Command::Demo { dir, addr, database_url } => {
             let where_ = match &database_url {
@@ -223,7 +238,9 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 None => fresh_demo(&dir).await?,
             };
-            serve(store, &addr, Config { demo: true, ..Default::default() }, Some(&where_)).await
+            // The demo signs constancias with a fixed, public key: never for real data.
+            let config = Config { demo: true, credential_key: Some(violeta_domain::credential::MasterKey::demo()), ..Default::default() };
+            serve(store, &addr, config, Some(&where_)).await
         }
         Command::Migrate { data } => {
             let store = data.open().await?;

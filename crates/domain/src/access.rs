@@ -85,6 +85,14 @@ pub enum Permission {
     ViewAudit,
     /// Schedule training sessions and take their attendance.
     ManageTrainings,
+    /// Competency certification: the standards catalogue, cohorts, counts and the
+    /// processes of people within the principal's scope.
+    ViewCertification,
+    /// Keep the standards catalogue and cohorts; open and advance processes; record
+    /// certificates.
+    ManageCertification,
+    /// Record a candidate's evaluation (evaluator, date, result, evidence portfolio).
+    RecordEvaluations,
 }
 
 impl Role {
@@ -94,15 +102,16 @@ impl Role {
         match self {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
-                ManageApiTokens, ViewAudit, ManageTrainings,
+                ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations,
             ],
             Role::Coordinacion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
+                ViewCertification, ManageCertification, RecordEvaluations,
             ],
             Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings],
-            Role::Evaluacion => &[ViewRegistry, ViewPeople],
+            Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations],
             Role::OperacionAlertaRosa => &[ViewRegistry],
-            Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData],
+            Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification],
             Role::Participante => &[],
         }
     }
@@ -205,6 +214,28 @@ mod tests {
         assert!(!user(&[Role::Participante], None).can(Permission::ViewRegistry));
         assert!(user(&[Role::Administracion], None).can(Permission::ViewAudit));
         assert!(!user(&[Role::Coordinacion], None).can(Permission::ManageUsers));
+    }
+
+    #[test]
+    fn certification_roles() {
+        use Permission::{ManageCertification, RecordEvaluations, ViewCertification};
+        for r in [Role::Administracion, Role::Coordinacion] {
+            let p = user(&[r], None);
+            assert!(p.can(ViewCertification) && p.can(ManageCertification) && p.can(RecordEvaluations), "{r:?}");
+        }
+        // Evaluators record evaluations, but neither keep the catalogue nor record certificates.
+        let eva = user(&[Role::Evaluacion], None);
+        assert!(eva.can(ViewCertification) && eva.can(RecordEvaluations));
+        assert!(!eva.can(ManageCertification));
+        // The enlace only looks, and only at its institution's people (scoped in the store).
+        let enl = user(&[Role::EnlaceInstitucional], Some(7));
+        assert!(enl.can(ViewCertification));
+        assert!(!enl.can(RecordEvaluations) && !enl.can(ManageCertification));
+        assert_eq!(enl.people_scope(), PeopleScope::Institution(7));
+        for r in [Role::Instruccion, Role::OperacionAlertaRosa, Role::Participante] {
+            let p = user(&[r], None);
+            assert!(!p.can(ViewCertification) && !p.can(RecordEvaluations) && !p.can(ManageCertification), "{r:?}");
+        }
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub mod safety;
 pub mod territory;
 pub mod text;
 pub mod training;
+pub mod certification;
+pub mod credential;
 
 pub use curp::Curp;
 pub mod secret;

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 pub mod accounts;
 pub mod audit;
+pub mod certification;
+pub mod credentials;
 pub mod institutions;
 pub mod jobs;
 pub mod people;
@@ -29,7 +31,7 @@ pub use violeta_domain as domain;
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
-            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Sqlite($pool, _) => $body,
             $crate::Pool::Postgres($pool) => $body,
         }
     };
@@ -39,7 +41,7 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
         match $tx {
-            $crate::Tx::Sqlite(t) => {
+            $crate::Tx::Sqlite(t, _) => {
                 let $conn: &mut sqlx::SqliteConnection = &mut *t;
                 $body
             }
@@ -54,20 +56,25 @@ pub(crate) use {on_pool, on_tx};
 
 #[derive(Clone)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    /// SQLite admits one writer at a time. Writers in this process queue on the mutex in
+    /// turn, instead of all retrying on SQLite's busy handler, which sleeps between
+    /// attempts and makes tail latency jump under load. Other processes are still kept
+    /// apart by `BEGIN IMMEDIATE` and the busy timeout.
+    Sqlite(SqlitePool, std::sync::Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
 /// A write transaction on either backend.
 pub(crate) enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// With the process's SQLite write turn, held until the transaction ends.
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, tokio::sync::OwnedMutexGuard<()>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl Tx {
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _turn) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -134,7 +141,7 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            Ok(Store { pool: Pool::Sqlite(pool) })
+            Ok(Store { pool: Pool::Sqlite(pool, Default::default()) })
         }
     }
 
@@ -164,19 +171,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite(..) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Applies the embedded migrations of this backend, then loads reference data
-    /// (INEGI territory) if it is not there yet.
+    /// (INEGI territory, the CONOCER standards catalogue) if it is not there yet.
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Pool::Sqlite(p, _) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
-        seed::load_territory(self).await
+        seed::load_territory(self).await?;
+        certification::seed_standards(self).await
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once
@@ -184,7 +192,10 @@ impl Store {
     /// half-way because another process wrote in between.
     pub(crate) async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p, writer) => {
+                let turn = writer.clone().lock_owned().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -198,7 +209,7 @@ impl Store {
     /// PostgreSQL is backed up with its own tools (`pg_dump`).
     pub async fn backup(&self, path: &str) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(p) => {
+            Pool::Sqlite(p, _) => {
                 if std::path::Path::new(path).exists() {
                     return Err(StoreError::Conflict(format!("el archivo {path} ya existe; elija otro nombre")));
                 }

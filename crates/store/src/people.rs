@@ -63,7 +63,7 @@ const SELECT: &str = "SELECT p.id, p.curp, p.given_names, p.first_surname, p.sec
     FROM people p LEFT JOIN institutions i ON i.id = p.institution_id LEFT JOIN municipalities m ON m.cvegeo = p.cvegeo";
 
 /// The SQL condition and bind value that restrict rows to a scope.
-fn scope_bind(scope: PeopleScope) -> (i64, i64) {
+pub(crate) fn scope_bind(scope: PeopleScope) -> (i64, i64) {
     // ($mode, $institution): mode 0 = all, 1 = one institution, 2 = nobody.
     match scope {
         PeopleScope::All => (0, 0),
@@ -72,7 +72,7 @@ fn scope_bind(scope: PeopleScope) -> (i64, i64) {
     }
 }
 
-const SCOPE_SQL: &str = "($1 = 0 OR ($1 = 1 AND p.institution_id = $2))";
+pub(crate) const SCOPE_SQL: &str = "($1 = 0 OR ($1 = 1 AND p.institution_id = $2))";
 
 /// Progress of a long operation, for a progress bar: (done, total).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
@@ -206,9 +206,38 @@ impl Store {
         if live != 2 {
             return Err(StoreError::NotFound("alguna de las dos personas no existe o ya fue fusionada".into()));
         }
+        // Certification processes follow the person; two open processes in one standard
+        // cannot be merged into one person.
+        let moved: std::result::Result<u64, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE certification_processes SET person_id = $1 WHERE person_id = $2"
+        )
+        .bind(into)
+        .bind(from)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()));
+        moved.map_err(|e| match StoreError::from(e) {
+            e if e.is_unique_violation() => StoreError::Conflict(
+                "las dos personas tienen un proceso de certificación abierto en el mismo estándar; concluya uno antes de fusionarlas".into(),
+            ),
+            e => e,
+        })?;
         on_tx!(&mut tx, |c| {
-            // Future tables that point at people are re-pointed here, in this one place.
+            // Tables that point at people are re-pointed here, in this one place. Where both
+            // records share a session or a unit, the kept record's row stays.
             sqlx::query("UPDATE users SET person_id = $1 WHERE person_id = $2").bind(into).bind(from).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM attendance WHERE person_id = $2 AND session_id IN (SELECT session_id FROM attendance WHERE person_id = $1)")
+                .bind(into)
+                .bind(from)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("UPDATE attendance SET person_id = $1 WHERE person_id = $2").bind(into).bind(from).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM reaction_unit_members WHERE person_id = $2 AND unit_id IN (SELECT unit_id FROM reaction_unit_members WHERE person_id = $1)")
+                .bind(into)
+                .bind(from)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query("UPDATE reaction_unit_members SET person_id = $1 WHERE person_id = $2").bind(into).bind(from).execute(&mut *c).await?;
             sqlx::query("UPDATE people SET merged_into = $1, curp = NULL, updated_at = $2 WHERE id = $3")
                 .bind(into)
                 .bind(now())
@@ -282,8 +311,7 @@ impl Store {
     pub async fn registered_curps(&self, curps: &[&str]) -> Result<std::collections::HashSet<String>> {
         let mut out = std::collections::HashSet::new();
         for chunk in curps.chunks(BULK_ROWS) {
-            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
-            let sql = format!("SELECT curp FROM people WHERE curp IN ({list})");
+            let sql = format!("SELECT curp FROM people WHERE curp IN ({})", in_list(chunk.len()));
             let found: Vec<String> = on_pool!(self, |p| {
                 let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
                 for c in chunk {
@@ -362,12 +390,16 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
     s
 }
 
+/// "$1,$2,…,$n" for an `IN (…)` list.
+fn in_list(n: usize) -> String {
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+}
+
 /// The ids of the people with these CURPs, in bulk.
 pub(crate) async fn ids_by_curp(tx: &mut Tx, curps: &[&str]) -> Result<std::collections::HashMap<String, i64>> {
     let mut out = std::collections::HashMap::with_capacity(curps.len());
     for chunk in curps.chunks(BULK_ROWS) {
-        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
-        let sql = format!("SELECT curp, id FROM people WHERE curp IN ({list})");
+        let sql = format!("SELECT curp, id FROM people WHERE curp IN ({})", in_list(chunk.len()));
         let rows: Vec<(String, i64)> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
             for curp in chunk {

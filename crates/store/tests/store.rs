@@ -63,6 +63,11 @@ on_both_backends!(
     visits_schedule_and_fall_overdue,
     coverage_counts_units_and_spaces_per_municipality,
     training_counts_people_participations_and_sessions_apart,
+    merging_moves_attendance_and_unit_membership,
+    certification_catalogue_is_seeded_and_imported,
+    certification_process_moves_in_order,
+    certification_renewals_counts_and_scope,
+    constancias_are_issued_once_revoked_and_reissued,
 );
 
 fn admin() -> Actor {
@@ -625,4 +630,450 @@ async fn training_counts_people_participations_and_sessions_apart(db: &TestStore
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     assert_eq!(s.count_people().await.unwrap(), before);
+}
+
+// ----- certification -----
+
+fn standard_draft(code: &str, title: &str, valid_years: &str) -> violeta_domain::certification::StandardDraft {
+    violeta_domain::certification::StandardInput {
+        code: code.into(),
+        title: title.into(),
+        level: "3".into(),
+        valid_years: valid_years.into(),
+        source: "prueba".into(),
+        active: String::new(),
+    }
+    .validate()
+    .unwrap()
+}
+
+fn evaluation(on: NaiveDate, outcome: violeta_domain::certification::Outcome) -> violeta_domain::certification::Evaluation {
+    violeta_domain::certification::Evaluation {
+        evaluator_user_id: None,
+        evaluator_name: "Evaluadora de prueba".into(),
+        evaluated_on: Some(on),
+        outcome: Some(outcome),
+        portfolio: "Portafolio completo".into(),
+    }
+}
+
+fn certificate(folio: &str, on: NaiveDate) -> violeta_domain::certification::Certificate {
+    violeta_domain::certification::Certificate { folio: folio.into(), certified_on: Some(on), certifying_entity: "ECE de prueba".into() }
+}
+
+async fn certification_catalogue_is_seeded_and_imported(db: &TestStore) {
+    let s = &db.store;
+    let seeded = s.standards().await.unwrap();
+    assert_eq!(seeded.len(), 1, "only confirmed standards ship");
+    let ec0539 = &seeded[0];
+    assert_eq!(ec0539.code, "EC0539");
+    assert_eq!(ec0539.title, "Atención presencial de primer contacto a mujeres víctimas de violencia de género");
+    assert!(ec0539.source.contains("Registro Nacional de Estándares de Competencia"), "{}", ec0539.source);
+    assert_eq!((ec0539.level, ec0539.valid_years), (None, None), "level and validity are not invented");
+    assert_eq!(violeta_store::certification::shipped_standards().unwrap().len(), 1);
+    // Migrating again seeds nothing twice.
+    s.migrate().await.unwrap();
+    assert_eq!(s.standards().await.unwrap().len(), 1);
+
+    let dup = s.create_standard(&admin(), &standard_draft("ec0539", "Otro título", "")).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(ref m) if m.contains("EC0539 ya está en el catálogo")), "{dup}");
+    let id = s.create_standard(&admin(), &standard_draft("EC9001", "Estándar de prueba", "")).await.unwrap();
+    assert_eq!(s.standard_by_code("EC9001").await.unwrap().unwrap().id, id);
+
+    // All or nothing: a row that fails leaves nothing written.
+    let mut broken = standard_draft("EC9003", "Otro", "");
+    broken.title = String::new();
+    let err = s.import_standards(&admin(), &[standard_draft("EC9002", "Nuevo", "3"), broken]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(s.standard_by_code("EC9002").await.unwrap().is_none(), "nothing half-written");
+    let (created, updated) = s
+        .import_standards(&admin(), &[standard_draft("EC9002", "Nuevo", "3"), standard_draft("EC9001", "Estándar de prueba, título corregido", "2")])
+        .await
+        .unwrap();
+    assert_eq!((created, updated), (1, 1));
+    let edited = s.standard(id).await.unwrap();
+    assert_eq!((edited.title.as_str(), edited.valid_years, edited.level), ("Estándar de prueba, título corregido", Some(2), Some(3)));
+
+    // The code of a standard never changes; the rest does.
+    assert!(matches!(s.update_standard(&admin(), id, &standard_draft("EC9009", "x", "")).await, Err(StoreError::Invalid(_))));
+    let mut inactive = standard_draft("EC9001", "Estándar de prueba", "");
+    inactive.active = false;
+    s.update_standard(&admin(), id, &inactive).await.unwrap();
+    assert!(!s.standard(id).await.unwrap().active);
+    let person_id = s.create_person(&admin(), &person(70, None)).await.unwrap();
+    let err = s
+        .open_process(&admin(), &violeta_store::certification::NewProcess { person_id, standard_id: id, cohort_id: None, diagnosis_on: None, note: String::new() })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("inactivo")), "{err}");
+
+    // A standard in use cannot be deleted; an unused one can.
+    let ec0539_id = ec0539.id;
+    s.open_process(&admin(), &violeta_store::certification::NewProcess { person_id, standard_id: ec0539_id, cohort_id: None, diagnosis_on: None, note: String::new() })
+        .await
+        .unwrap();
+    assert!(matches!(s.delete_standard(&admin(), ec0539_id).await, Err(StoreError::Conflict(_))));
+    s.delete_standard(&admin(), id).await.unwrap();
+    assert!(s.standard_by_code("EC9001").await.unwrap().is_none());
+    let actions: Vec<String> = s.audit_entries(&Default::default(), 20, 0).await.unwrap().into_iter().map(|e| e.action).collect();
+    for a in ["certificacion.estandar.crear", "certificacion.estandar.importar", "certificacion.estandar.editar", "certificacion.estandar.eliminar", "certificacion.proceso.abrir"] {
+        assert!(actions.iter().any(|x| x == a), "{a} not audited: {actions:?}");
+    }
+}
+
+async fn certification_process_moves_in_order(db: &TestStore) {
+    use violeta_domain::certification::{Outcome, Stage};
+    use violeta_store::certification::{NewCohort, NewProcess, ProcessFilter, Step};
+    let s = &db.store;
+    let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+    let standard = s.create_standard(&admin(), &standard_draft("EC9101", "Estándar con vigencia", "3")).await.unwrap();
+    let other_standard = s.standard_by_code("EC0539").await.unwrap().unwrap().id;
+    let inst = institution(s, "Secretaría de las Mujeres").await;
+    let cohort = s
+        .create_cohort(
+            &admin(),
+            &NewCohort { standard_id: standard, name: "Generación 2025".into(), starts_on: Some(d(3, 1)), ends_on: Some(d(6, 30)), institution_ids: vec![inst, inst], notes: String::new() },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_cohort(&admin(), &NewCohort { standard_id: standard, name: "Generación 2025".into(), starts_on: None, ends_on: None, institution_ids: vec![], notes: String::new() }).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let cohorts = s.cohorts(PeopleScope::All, Some(standard)).await.unwrap();
+    assert_eq!((cohorts.len(), cohorts[0].institutions.as_str()), (1, "Secretaría de las Mujeres"));
+
+    let person_id = s.create_person(&admin(), &person(71, Some(inst))).await.unwrap();
+    let open = |cohort_id| NewProcess { person_id, standard_id: standard, cohort_id, diagnosis_on: Some(d(3, 3)), note: "Diagnóstico inicial".into() };
+    // A cohort of another standard is refused.
+    let foreign_cohort = s
+        .create_cohort(&admin(), &NewCohort { standard_id: other_standard, name: "Otro".into(), starts_on: None, ends_on: None, institution_ids: vec![], notes: String::new() })
+        .await
+        .unwrap();
+    assert!(matches!(s.open_process(&admin(), &open(Some(foreign_cohort))).await, Err(StoreError::Invalid(_))));
+    let id = s.open_process(&admin(), &open(Some(cohort))).await.unwrap();
+    let err = s.open_process(&admin(), &open(None)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ya tiene un proceso abierto en EC9101")), "{err}");
+    assert_eq!(s.cohorts(PeopleScope::All, Some(standard)).await.unwrap()[0].candidates, 1);
+
+    // Out of order: refused with the next step named, nothing written.
+    let err = s.advance_process(&admin(), id, Stage::Evaluacion, &Step::default()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m == "no se puede pasar de «Diagnóstico» a «Evaluación»: el siguiente paso es «Alineación»"), "{err}");
+    assert!(s.record_evaluation(&admin(), id, &evaluation(d(5, 2), Outcome::Competente), "").await.is_err());
+    assert!(s.record_certificate(&admin(), id, &certificate("F-1", d(6, 1)), "").await.is_err());
+    assert!(matches!(s.advance_process(&admin(), id, Stage::Certificado, &Step::default()).await, Err(StoreError::Invalid(_))));
+    assert_eq!(s.process(PeopleScope::All, id).await.unwrap().stage, "diagnostico");
+
+    // Alignment, linked to a training session.
+    let session = s.create_training(&admin(), &training("Alineación EC9101", (2025, 4, 1), SessionStatus::Realizada, None)).await.unwrap();
+    assert!(s.advance_process(&admin(), id, Stage::Alineacion, &Step { alignment_session_id: Some(424242), ..Default::default() }).await.is_err());
+    s.advance_process(&admin(), id, Stage::Alineacion, &Step { alignment_session_id: Some(session), alignment_note: String::new(), note: String::new() }).await.unwrap();
+    s.advance_process(&admin(), id, Stage::Evaluacion, &Step::default()).await.unwrap();
+    let p = s.process(PeopleScope::All, id).await.unwrap();
+    assert_eq!((p.stage.as_str(), p.alignment_session.as_deref()), ("evaluacion", Some("Alineación EC9101")));
+
+    // An evaluation needs its evaluator, date and result; the certificate needs "competente".
+    let mut incomplete = evaluation(d(5, 2), Outcome::Competente);
+    incomplete.evaluator_name = String::new();
+    incomplete.outcome = None;
+    let err = s.record_evaluation(&admin(), id, &incomplete, "").await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("falta la persona evaluadora y el resultado")), "{err}");
+    assert!(s.record_certificate(&admin(), id, &certificate("F-1", d(6, 1)), "").await.unwrap_err().to_string().contains("registre primero la evaluación"));
+
+    // "Todavía no competente" closes the attempt; a new attempt starts at alineación.
+    s.record_evaluation(&admin(), id, &evaluation(d(5, 2), Outcome::TodaviaNoCompetente), "Faltó evidencia").await.unwrap();
+    let p = s.process(PeopleScope::All, id).await.unwrap();
+    assert_eq!((p.stage.as_str(), p.result.as_deref()), ("todavia_no_competente", Some("todavia_no_competente")));
+    assert!(s.advance_process(&admin(), id, Stage::Evaluacion, &Step::default()).await.is_err());
+    s.advance_process(&admin(), id, Stage::Alineacion, &Step { alignment_note: "Asesoría individual".into(), ..Default::default() }).await.unwrap();
+    let p = s.process(PeopleScope::All, id).await.unwrap();
+    assert_eq!((p.stage.as_str(), p.attempt, p.result.as_deref(), p.evaluated_on), ("alineacion", 2, None, None));
+    assert_eq!((p.alignment_session_id, p.alignment_note.as_str()), (None, "Asesoría individual"));
+    s.advance_process(&admin(), id, Stage::Evaluacion, &Step::default()).await.unwrap();
+    s.record_evaluation(&admin(), id, &evaluation(d(6, 10), Outcome::Competente), "").await.unwrap();
+    assert!(matches!(s.record_evaluation(&admin(), id, &evaluation(d(6, 11), Outcome::Competente), "").await, Err(StoreError::Conflict(_))), "one evaluation per attempt");
+    assert_eq!(s.process(PeopleScope::All, id).await.unwrap().stage, "evaluacion", "waits for the certificate");
+
+    // The certificate: folio, date, entity; the expiry follows the standard's validity.
+    let mut no_folio = certificate("", d(7, 1));
+    no_folio.certifying_entity = String::new();
+    let err = s.record_certificate(&admin(), id, &no_folio, "").await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("falta el folio del certificado y la entidad certificadora")), "{err}");
+    assert!(s.record_certificate(&admin(), id, &certificate("F-1", d(6, 1)), "").await.unwrap_err().to_string().contains("anterior a la evaluación"));
+    s.record_certificate(&admin(), id, &certificate(" f-2025-0001 ", d(7, 1)), "").await.unwrap();
+    let p = s.process(PeopleScope::All, id).await.unwrap();
+    assert_eq!((p.stage.as_str(), p.certificate_folio.as_deref()), ("certificado", Some("F-2025-0001")));
+    assert_eq!((p.certified_on, p.expires_on), (Some(d(7, 1)), NaiveDate::from_ymd_opt(2028, 7, 1)));
+    assert!(s.advance_process(&admin(), id, Stage::Alineacion, &Step::default()).await.is_err(), "a certified process is closed");
+
+    // A folio is unique: a second person with the same folio is refused.
+    let second = s.create_person(&admin(), &person(72, Some(inst))).await.unwrap();
+    let other = s.open_process(&admin(), &NewProcess { person_id: second, standard_id: standard, cohort_id: Some(cohort), diagnosis_on: None, note: String::new() }).await.unwrap();
+    s.advance_process(&admin(), other, Stage::Alineacion, &Step::default()).await.unwrap();
+    s.advance_process(&admin(), other, Stage::Evaluacion, &Step::default()).await.unwrap();
+    s.record_evaluation(&admin(), other, &evaluation(d(6, 10), Outcome::Competente), "").await.unwrap();
+    let err = s.record_certificate(&admin(), other, &certificate("F-2025-0001", d(7, 2)), "").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("el folio F-2025-0001 ya está registrado")), "{err}");
+    assert_eq!(s.process(PeopleScope::All, other).await.unwrap().stage, "evaluacion");
+
+    // Once certified, the person may open a new process in the same standard (a renewal).
+    s.open_process(&admin(), &open(None)).await.unwrap();
+
+    // History, oldest first, with who did each step.
+    let events = s.process_events(PeopleScope::All, id).await.unwrap();
+    let stages: Vec<&str> = events.iter().map(|e| e.stage.as_str()).collect();
+    assert_eq!(stages, ["diagnostico", "alineacion", "evaluacion", "todavia_no_competente", "alineacion", "evaluacion", "evaluacion", "certificado"]);
+    assert!(events[0].note.contains("Diagnóstico inicial"));
+    assert!(events[3].note.contains("Todavía no competente") && events[3].note.contains("Faltó evidencia"), "{}", events[3].note);
+    assert!(events.iter().all(|e| e.by_label == "prueba@violeta.test"));
+
+    // Lists by standard, cohort and stage.
+    let by_cohort = s.processes(PeopleScope::All, &ProcessFilter { cohort_id: Some(cohort), ..Default::default() }).await.unwrap();
+    assert_eq!(by_cohort.len(), 2);
+    let certified = s.processes(PeopleScope::All, &ProcessFilter { standard_id: Some(standard), stage: Some(Stage::Certificado), ..Default::default() }).await.unwrap();
+    assert_eq!(certified.iter().map(|p| p.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(s.processes(PeopleScope::All, &ProcessFilter { standard_id: Some(standard), ..Default::default() }).await.unwrap().len(), 3);
+    assert!(s.verify_audit().await.unwrap().is_ok());
+}
+
+async fn certification_renewals_counts_and_scope(db: &TestStore) {
+    use violeta_domain::certification::{Outcome, Stage};
+    use violeta_store::certification::{NewProcess, Period, Step};
+    let s = &db.store;
+    let d = |y: i32, m: u32, day: u32| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let standard = s.create_standard(&admin(), &standard_draft("EC9201", "Estándar de tres años", "3")).await.unwrap();
+    let a = institution(s, "Secretaría de las Mujeres").await;
+    let b = institution(s, "Fiscalía General").await;
+    // Certifies a new person of `inst` on `on`; returns (person, process).
+    let certify = |n: u32, inst: i64, on: NaiveDate| async move {
+        let person_id = s.create_person(&admin(), &person(n, Some(inst))).await.unwrap();
+        let id = s.open_process(&admin(), &NewProcess { person_id, standard_id: standard, cohort_id: None, diagnosis_on: None, note: String::new() }).await.unwrap();
+        s.advance_process(&admin(), id, Stage::Alineacion, &Step::default()).await.unwrap();
+        s.advance_process(&admin(), id, Stage::Evaluacion, &Step::default()).await.unwrap();
+        s.record_evaluation(&admin(), id, &evaluation(on, Outcome::Competente), "").await.unwrap();
+        s.record_certificate(&admin(), id, &certificate(&format!("F-{n}"), on), "").await.unwrap();
+        (person_id, id)
+    };
+    let today = d(2026, 1, 15);
+    let (_, expired) = certify(80, a, d(2022, 12, 1)).await; // expired 2025-12-01
+    let (_, soon) = certify(81, b, d(2023, 3, 1)).await; // expires 2026-03-01: within 90 days
+    let (_, _later) = certify(82, a, d(2023, 9, 1)).await; // expires 2026-09-01: not yet due
+    let (renewed_person, old) = certify(83, a, d(2022, 11, 1)).await; // expired, but renewed below
+    let renewal = s.open_process(&admin(), &NewProcess { person_id: renewed_person, standard_id: standard, cohort_id: None, diagnosis_on: None, note: String::new() }).await.unwrap();
+
+    let due = s.renewals_due(PeopleScope::All, today).await.unwrap();
+    assert_eq!(due.iter().map(|r| r.process_id).collect::<Vec<_>>(), vec![old, expired, soon], "oldest expiry first");
+    assert_eq!(due.iter().find(|r| r.process_id == old).unwrap().renewals_open, 1, "a renewal is under way");
+    // A completed renewal takes the old certificate off the list.
+    s.advance_process(&admin(), renewal, Stage::Alineacion, &Step::default()).await.unwrap();
+    s.advance_process(&admin(), renewal, Stage::Evaluacion, &Step::default()).await.unwrap();
+    s.record_evaluation(&admin(), renewal, &evaluation(d(2026, 1, 5), Outcome::Competente), "").await.unwrap();
+    s.record_certificate(&admin(), renewal, &certificate("F-83-R", d(2026, 1, 10)), "").await.unwrap();
+    let due = s.renewals_due(PeopleScope::All, today).await.unwrap();
+    assert_eq!(due.iter().map(|r| r.process_id).collect::<Vec<_>>(), vec![expired, soon]);
+    // Scoped: an enlace sees only its institution's certificates.
+    let due_b = s.renewals_due(PeopleScope::Institution(b), today).await.unwrap();
+    assert_eq!(due_b.iter().map(|r| r.process_id).collect::<Vec<_>>(), vec![soon]);
+    assert!(s.renewals_due(PeopleScope::Nobody, today).await.unwrap().is_empty());
+
+    // A corrected validity moves the expiry of certificates already recorded.
+    let mut longer = standard_draft("EC9201", "Estándar de tres años", "5");
+    longer.level = None;
+    s.update_standard(&admin(), standard, &longer).await.unwrap();
+    assert_eq!(s.process(PeopleScope::All, soon).await.unwrap().expires_on, Some(d(2028, 3, 1)));
+    assert!(s.renewals_due(PeopleScope::All, today).await.unwrap().is_empty());
+
+    // Counts: distinct people certified per standard in a period, and per institution.
+    let all = s.certification_counts(PeopleScope::All, Period::default()).await.unwrap();
+    let row = all.iter().find(|c| c.standard_id == standard).unwrap();
+    assert_eq!((row.certified_people, row.open_processes), (4, 0), "the renewed person counts once");
+    let in_2023 = Period { from: Some(d(2023, 1, 1)), to: Some(d(2023, 12, 31)) };
+    let row = s.certification_counts(PeopleScope::All, in_2023).await.unwrap().into_iter().find(|c| c.standard_id == standard).unwrap();
+    assert_eq!(row.certified_people, 2);
+    let scoped = s.certification_counts(PeopleScope::Institution(b), Period::default()).await.unwrap();
+    assert_eq!(scoped.iter().find(|c| c.standard_id == standard).unwrap().certified_people, 1);
+    let per_inst = s.certified_by_institution(PeopleScope::All, Some(standard), Period::default()).await.unwrap();
+    let count_of = |id: i64| per_inst.iter().find(|r| r.institution_id == Some(id)).map(|r| r.certified_people);
+    assert_eq!((count_of(a), count_of(b)), (Some(3), Some(1)));
+    assert_eq!(s.certified_by_institution(PeopleScope::Institution(a), None, Period::default()).await.unwrap().len(), 1);
+
+    // Outside the scope, a process is "not found", never "forbidden".
+    assert!(matches!(s.process(PeopleScope::Institution(a), soon).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(s.process_events(PeopleScope::Institution(a), soon).await, Err(StoreError::NotFound(_))));
+    assert!(s.processes(PeopleScope::Institution(b), &Default::default()).await.unwrap().iter().all(|p| p.institution_id == Some(b)));
+
+    // Merging people moves their processes; two open processes in one standard cannot merge.
+    let mut nameless = person(84, Some(a));
+    nameless.curp = None;
+    let dup = s.create_person(&admin(), &nameless).await.unwrap();
+    let p1 = s.create_person(&admin(), &person(85, Some(a))).await.unwrap();
+    let open = |person_id| NewProcess { person_id, standard_id: standard, cohort_id: None, diagnosis_on: None, note: String::new() };
+    let moved = s.open_process(&admin(), &open(dup)).await.unwrap();
+    s.open_process(&admin(), &open(p1)).await.unwrap();
+    let err = s.merge_people(&admin(), dup, p1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("proceso de certificación abierto")), "{err}");
+    let p2 = s.create_person(&admin(), &person(86, Some(a))).await.unwrap();
+    s.merge_people(&admin(), dup, p2).await.unwrap();
+    assert_eq!(s.process(PeopleScope::All, moved).await.unwrap().person_id, p2);
+}
+
+// ----- constancias -----
+
+async fn constancias_are_issued_once_revoked_and_reissued(db: &TestStore) {
+    use violeta_domain::credential::{Folio, MasterKey, Rejection, status_list_bit, encode_status_list, verify};
+    use violeta_store::credentials::{CredentialState, IssuerInput, Signing};
+    let s = &db.store;
+    let master = MasterKey::demo();
+    let signing = Signing { master: &master, base_url: "https://violeta.prueba" };
+    let held = s.create_training(&admin(), &training("Protocolo Alba", (2024, 6, 3), SessionStatus::Realizada, None)).await.unwrap();
+    let planned = s.create_training(&admin(), &training("Sesión futura", (2030, 1, 8), SessionStatus::Planeada, None)).await.unwrap();
+    let attend = |p: PersonRef, status| AttendanceInput { person: p, status, pre_score: None, post_score: None };
+    let mut no_curp = person(72, None);
+    no_curp.curp = None;
+    s.record_attendance(
+        &admin(),
+        held,
+        "lista",
+        &[
+            attend(PersonRef::Draft(Box::new(person(70, None))), AttendanceStatus::Asistio),
+            attend(PersonRef::Draft(Box::new(person(71, None))), AttendanceStatus::Retardo),
+            attend(PersonRef::Draft(Box::new(no_curp)), AttendanceStatus::Asistio),
+            attend(PersonRef::Draft(Box::new(person(73, None))), AttendanceStatus::Falto),
+        ],
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+
+    // No issuer yet: a clear refusal, nothing written.
+    let err = s.issue_training_credentials(&admin(), held, signing).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("institución emisora")), "{err:?}");
+    assert!(s.active_issuer().await.unwrap().is_none());
+
+    // The issuer is created once; a second call with other details only updates them.
+    let input = IssuerInput { name: "Secretaría de las Mujeres".into(), signatory: "Mtra. Ana Pérez".into(), signatory_title: "Directora".into() };
+    assert!(matches!(s.ensure_issuer(&admin(), &IssuerInput::default(), &master).await, Err(StoreError::Invalid(_))));
+    let issuer = s.ensure_issuer(&admin(), &input, &master).await.unwrap();
+    assert!(issuer.public_key.starts_with("z6Mk"));
+    let same = s.ensure_issuer(&admin(), &input, &master).await.unwrap();
+    assert_eq!((same.id, &same.public_key), (issuer.id, &issuer.public_key));
+    let changed = s.ensure_issuer(&admin(), &IssuerInput { signatory: "Lic. Rosa Díaz".into(), ..input.clone() }, &master).await.unwrap();
+    assert_eq!((changed.id, changed.public_key.as_str(), changed.signatory.as_str()), (issuer.id, issuer.public_key.as_str(), "Lic. Rosa Díaz"));
+    // The private key is stored sealed, not in the clear.
+    assert_eq!(db.raw("UPDATE issuer_keys SET active = active WHERE private_key LIKE 'v1.%' AND length(private_key) > 60").await.unwrap(), 1);
+    // Another master key cannot sign.
+    let other = MasterKey::from_bytes([1; 32]);
+    let err = s.issue_training_credentials(&admin(), held, Signing { master: &other, ..signing }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("VIOLETA_SECRET_KEY")), "{err:?}");
+
+    // Only held sessions.
+    assert!(matches!(s.issue_training_credentials(&admin(), planned, signing).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.issue_training_credentials(&admin(), 999_999, signing).await, Err(StoreError::NotFound(_))));
+
+    // Attendees on time or late get one, in one go; absentees do not.
+    let audit_before = s.audit_entries(&Default::default(), 1000, 0).await.unwrap().len();
+    let issued = s.issue_training_credentials(&admin(), held, signing).await.unwrap();
+    assert_eq!((issued.issued.len(), issued.already), (3, 0));
+    assert_eq!(s.audit_entries(&Default::default(), 1000, 0).await.unwrap().len(), audit_before + 1, "one audit entry for the batch");
+    let again = s.issue_training_credentials(&admin(), held, signing).await.unwrap();
+    assert_eq!((again.issued.len(), again.already), (0, 3), "issuing again adds nobody");
+    let list = s.training_credentials(held).await.unwrap();
+    assert_eq!(list.len(), 3);
+    let mut indices: Vec<i64> = list.iter().map(|c| c.status_index).collect();
+    indices.sort();
+    indices.dedup();
+    assert_eq!(indices.len(), 3, "distinct status list positions");
+
+    // Each is a signed document that verifies with the issuer's public key.
+    let key = changed.verifying_key().unwrap();
+    let now = chrono::Utc::now();
+    for c in &list {
+        assert_eq!(c.state(now), CredentialState::Valida);
+        assert_eq!((c.minutes, c.first_day, c.last_day), (300, NaiveDate::from_ymd_opt(2024, 6, 3).unwrap(), NaiveDate::from_ymd_opt(2024, 6, 3).unwrap()));
+        assert_eq!(c.signatory, "Lic. Rosa Díaz");
+        let doc = c.document();
+        assert_eq!(verify(&doc, &key, None, now), Ok(()), "{}", c.folio);
+        assert_eq!(doc["credentialSubject"]["identifier"][0]["identityHash"], c.recipient_name.as_str());
+        assert!(!c.credential_json.contains(&curp(70)) && !c.credential_json.contains(&curp(71)), "CURPs are hashed");
+    }
+    let types: Vec<String> = list.iter().map(|c| c.document()["credentialSubject"]["identifier"][1]["identityType"].as_str().unwrap().to_string()).collect();
+    assert_eq!(types.iter().filter(|t| *t == "nationalIdentityNumber").count(), 2);
+    assert_eq!(types.iter().filter(|t| *t == "emailAddress").count(), 1, "without CURP, the email is hashed");
+    let first = Folio::parse(&list[0].folio).unwrap();
+    let by_folio = s.credential(&first).await.unwrap().unwrap();
+    assert_eq!(by_folio.id, list[0].id);
+    assert!(s.credential(&Folio::from_random([0; 8])).await.unwrap().is_none());
+
+    // Revoke: with a reason, once; the status list marks it.
+    assert!(matches!(s.revoke_credential(&admin(), &first, "  ").await, Err(StoreError::Invalid(_))));
+    s.revoke_credential(&admin(), &first, "Emitida por error").await.unwrap();
+    assert!(matches!(s.revoke_credential(&admin(), &first, "otra vez").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.revoke_credential(&admin(), &Folio::from_random([0; 8]), "x").await, Err(StoreError::NotFound(_))));
+    let revoked = s.credential(&first).await.unwrap().unwrap();
+    assert_eq!(revoked.state(now), CredentialState::Revocada { motivo: "Emitida por error".into() });
+    let reason = revoked.state(now).reason().map(str::to_string);
+    assert!(matches!(verify(&revoked.document(), &key, reason.as_deref(), now), Err(Rejection::Revoked(_))));
+    let (bits, taken) = s.credential_status_list().await.unwrap();
+    assert_eq!((bits.clone(), taken), (vec![revoked.status_index], 3));
+    let encoded = encode_status_list(&bits, taken);
+    assert_eq!(status_list_bit(&encoded, revoked.status_index), Some(true));
+    assert_eq!(status_list_bit(&encoded, list[1].status_index), Some(false));
+    // The revoked person can be issued a new one by issuing again.
+    let again = s.issue_training_credentials(&admin(), held, signing).await.unwrap();
+    assert_eq!((again.issued.len(), again.already), (1, 2));
+
+    // Reissue after a correction of the name: new folio, old one replaced and pointing at it.
+    let second = Folio::parse(&list[1].folio).unwrap();
+    db.raw(&format!("UPDATE people SET given_names = 'MARÍA JOSÉ' WHERE id = {}", list[1].person_id)).await.unwrap();
+    let new_folio = s.reissue_credential(&admin(), &second, "", signing).await.unwrap();
+    assert_ne!(new_folio, second);
+    let old = s.credential(&second).await.unwrap().unwrap();
+    assert_eq!(old.state(now), CredentialState::Reemplazada { folio: new_folio.to_string(), motivo: "Reemplazada por una corrección de datos".into() });
+    let new = s.credential(&new_folio).await.unwrap().unwrap();
+    assert!(new.recipient_name.starts_with("MARÍA JOSÉ "), "{}", new.recipient_name);
+    assert_eq!(verify(&new.document(), &key, None, now), Ok(()));
+    assert!(matches!(s.reissue_credential(&admin(), &second, "", signing).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.training_credentials(held).await.unwrap().iter().filter(|c| c.revoked_at.is_none()).count(), 3);
+    let actions: Vec<String> = s.audit_entries(&Default::default(), 1000, 0).await.unwrap().into_iter().map(|e| e.action).collect();
+    for a in ["emisor.crear", "emisor.actualizar", "constancia.emitir", "constancia.revocar", "constancia.reemitir"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+    }
+
+    // Two issuers of the same session at once: each attendee gets exactly one.
+    let other = s.create_training(&admin(), &training("Sesión concurrida", (2024, 7, 1), SessionStatus::Realizada, None)).await.unwrap();
+    let rows: Vec<AttendanceInput> = (80..90).map(|n| attend(PersonRef::Draft(Box::new(person(n, None))), AttendanceStatus::Asistio)).collect();
+    s.record_attendance(&admin(), other, "lista", &rows, &|_, _| {}).await.unwrap();
+    let actor = admin();
+    let (a, b) = tokio::join!(s.issue_training_credentials(&actor, other, signing), s.issue_training_credentials(&actor, other, signing));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.issued.len() + b.issued.len(), 10);
+    assert_eq!(s.training_credentials(other).await.unwrap().len(), 10);
+}
+
+async fn merging_moves_attendance_and_unit_membership(db: &TestStore) {
+    let s = &db.store;
+    let a = s.create_training(&admin(), &training("Sesión A", (2019, 3, 1), SessionStatus::Realizada, None)).await.unwrap();
+    let b = s.create_training(&admin(), &training("Sesión B", (2019, 4, 1), SessionStatus::Realizada, None)).await.unwrap();
+    let mut nameless = person(70, None);
+    nameless.curp = None;
+    nameless.corps = Some(violeta_domain::person::Corps::Municipal);
+    let without = s.create_person(&admin(), &nameless).await.unwrap();
+    let mut known = person(71, None);
+    known.corps = Some(violeta_domain::person::Corps::Municipal);
+    let with = s.create_person(&admin(), &known).await.unwrap();
+    let attend = |id, status| AttendanceInput { person: PersonRef::Existing(id), status, pre_score: None, post_score: None };
+    // Both attended A (the same person, recorded twice); only the one without CURP attended B.
+    s.record_attendance(&admin(), a, "lista", &[attend(without, AttendanceStatus::Asistio), attend(with, AttendanceStatus::Retardo)], &|_, _| {}).await.unwrap();
+    s.record_attendance(&admin(), b, "lista", &[attend(without, AttendanceStatus::Asistio)], &|_, _| {}).await.unwrap();
+    let u = s.create_unit(&admin(), &unit("URI Oaxaca", "20067", UnitStatus::Activa)).await.unwrap();
+    s.add_unit_member(&admin(), u, without, "", None).await.unwrap();
+    let before = s.training_counts(&CountFilter::default()).await.unwrap();
+    assert_eq!((before.personas_capacitadas, before.participaciones), (2, 3));
+
+    s.merge_people(&admin(), without, with).await.unwrap();
+    let after = s.training_counts(&CountFilter::default()).await.unwrap();
+    assert_eq!((after.personas_capacitadas, after.participaciones), (1, 2), "one person, one attendance per session");
+    assert!(s.attendance(b).await.unwrap().iter().all(|r| r.person_id == with));
+    assert_eq!(s.attendance(a).await.unwrap()[0].status, "retardo", "the kept record's row stays");
+    assert_eq!(s.unit(u).await.unwrap().2.iter().map(|m| m.person_id).collect::<Vec<_>>(), vec![with]);
 }

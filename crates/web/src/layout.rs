@@ -15,6 +15,7 @@ pub struct Layout {
     pub notice: Option<String>,
     pub nav_registry: bool,
     pub nav_people: bool,
+    pub nav_certification: bool,
     pub nav_users: bool,
     pub nav_audit: bool,
 }
@@ -29,6 +30,7 @@ impl Layout {
             notice: None,
             nav_registry: ctx.can(Permission::ViewRegistry),
             nav_people: ctx.can(Permission::ViewPeople),
+            nav_certification: ctx.can(Permission::ViewCertification),
             nav_users: ctx.can(Permission::ManageUsers),
             nav_audit: ctx.can(Permission::ViewAudit),
         }
@@ -50,6 +52,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "importado" => "La importación terminó.",
         "contrasena" => "Su contraseña quedó guardada. Ya puede entrar.",
         "salio" => "Cerró su sesión.",
+        "constancias" => "Las constancias se emitieron.",
+        "revocada" => "La constancia quedó revocada.",
+        "reemitida" => "Se emitió la constancia corregida; la anterior quedó reemplazada.",
         _ => return None,
     })
 }

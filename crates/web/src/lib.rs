@@ -30,6 +30,12 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Takes the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy: bool,
+    /// The public origin (`https://violeta.example.gob.mx`) that signed constancias and their
+    /// QR codes point at. Without it, the origin of the request that issues them.
+    pub public_url: Option<String>,
+    /// Opens the issuer's signing key (`VIOLETA_SECRET_KEY`); without it, no constancia is
+    /// issued. Its `Debug` never shows it.
+    pub credential_key: Option<violeta_domain::credential::MasterKey>,
 }
 
 /// What every handler can reach.

@@ -127,6 +127,17 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/capacitaciones/{id}/codigo", Needs(ManageTrainings), get(pages::trainings::code_screen))
         .get("/asistencia/{id}", Public, get(pages::trainings::checkin_form))
         .post("/asistencia/{id}", Public, post(pages::trainings::checkin))
+        // Constancias
+        .post("/capacitaciones/{id}/constancias", Needs(ManageTrainings), post(pages::constancias::issue))
+        .get("/constancias/{archivo}", Needs(ViewPeople), get(pages::constancias::pdf))
+        .post("/constancias/{folio}/revocar", Needs(ManageTrainings), post(pages::constancias::revoke))
+        .post("/constancias/{folio}/reemitir", Needs(ManageTrainings), post(pages::constancias::reissue))
+        .get("/verificar", Public, get(pages::constancias::lookup))
+        // `{folio}` or `{folio}.json` (the signed document): the router has no suffix patterns.
+        .get("/verificar/{folio}", Public, get(pages::constancias::verify_page))
+        .get("/api/v1/constancias/{folio}", Public, get(api::constancias::verify))
+        .get("/.well-known/violeta/emisor.json", Public, get(pages::constancias::issuer))
+        .get("/.well-known/violeta/estado.json", Public, get(pages::constancias::status_list))
         // Rapid-reaction units, espacios seguros, coverage
         .get("/unidades", Needs(ViewRegistry), get(pages::safety::units))
         .get("/unidades/nueva", Needs(EditRegistry), get(pages::safety::new_unit))
@@ -147,6 +158,19 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/avgm/{id}/cobertura", Needs(ViewRegistry), get(pages::safety::coverage))
         .get("/avgm/{id}/cobertura.csv", Needs(ViewRegistry), get(pages::safety::coverage_csv))
         .get("/avgm/{id}/cobertura.xlsx", Needs(ViewRegistry), get(pages::safety::coverage_xlsx))
+        // Certification
+        .get("/certificacion", Needs(ViewCertification), get(pages::certification::index))
+        .post("/certificacion/estandares", Needs(ManageCertification), post(pages::certification::create_standard))
+        .post("/certificacion/estandares/importar", Needs(ManageCertification), post(pages::certification::import_standards))
+        .get("/certificacion/estandares/{id}", Needs(ViewCertification), get(pages::certification::standard))
+        .post("/certificacion/estandares/{id}", Needs(ManageCertification), post(pages::certification::update_standard))
+        .post("/certificacion/estandares/{id}/grupos", Needs(ManageCertification), post(pages::certification::create_cohort))
+        .get("/certificacion/procesos", Needs(ViewCertification), get(pages::certification::processes))
+        .post("/certificacion/procesos", Needs(ManageCertification), post(pages::certification::open))
+        .get("/certificacion/procesos/{id}", Needs(ViewCertification), get(pages::certification::process))
+        .post("/certificacion/procesos/{id}/avanzar", Needs(ManageCertification), post(pages::certification::advance))
+        .post("/certificacion/procesos/{id}/evaluacion", Needs(RecordEvaluations), post(pages::certification::record_evaluation))
+        .post("/certificacion/procesos/{id}/certificado", Needs(ManageCertification), post(pages::certification::record_certificate))
         // Institutions
         .get("/instituciones", Needs(ViewRegistry), get(pages::institutions::list))
         .get("/instituciones/nueva", Needs(EditRegistry), get(pages::institutions::new_form))

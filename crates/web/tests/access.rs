@@ -46,6 +46,12 @@ const ADMIN_ONLY: &[Role] = &[ADM];
 const TRAINERS: &[Role] = &[ADM, COO, INS];
 /// Read the contact person of an espacio seguro: registry-wide roles only (not an enlace).
 const SPACE_CONTACT_READERS: &[Role] = &[ADM, COO];
+/// Consult competency certification (the enlace: only its institution's candidates).
+const CERT_READERS: &[Role] = &[ADM, COO, EVA, ENL];
+/// Keep the standards and cohorts; open and advance processes; record certificates.
+const CERT_MANAGERS: &[Role] = &[ADM, COO];
+/// Record evaluations.
+const EVALUATORS: &[Role] = &[ADM, COO, EVA];
 
 /// The expected access table: (method, path pattern, who may use it).
 const EXPECTED: &[(&str, &str, May)] = &[
@@ -98,6 +104,17 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/capacitaciones/{id}/codigo", Roles(TRAINERS)),
     ("GET", "/asistencia/{id}", Public),
     ("POST", "/asistencia/{id}", Public),
+    // Constancias: issued, revoked and reissued by trainers; the PDF names a person, so
+    // people readers (an enlace: its institution's); verifying a folio is public.
+    ("POST", "/capacitaciones/{id}/constancias", Roles(TRAINERS)),
+    ("GET", "/constancias/{archivo}", Roles(PEOPLE_READERS)),
+    ("POST", "/constancias/{folio}/revocar", Roles(TRAINERS)),
+    ("POST", "/constancias/{folio}/reemitir", Roles(TRAINERS)),
+    ("GET", "/verificar", Public),
+    ("GET", "/verificar/{folio}", Public),
+    ("GET", "/api/v1/constancias/{folio}", Public),
+    ("GET", "/.well-known/violeta/emisor.json", Public),
+    ("GET", "/.well-known/violeta/estado.json", Public),
     ("GET", "/unidades", Roles(STAFF)),
     ("GET", "/unidades/nueva", Roles(REGISTRARS)),
     ("POST", "/unidades", Roles(REGISTRARS)),
@@ -117,6 +134,19 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/avgm/{id}/cobertura", Roles(STAFF)),
     ("GET", "/avgm/{id}/cobertura.csv", Roles(STAFF)),
     ("GET", "/avgm/{id}/cobertura.xlsx", Roles(STAFF)),
+    // Competency certification (CONOCER standards)
+    ("GET", "/certificacion", Roles(CERT_READERS)),
+    ("POST", "/certificacion/estandares", Roles(CERT_MANAGERS)),
+    ("POST", "/certificacion/estandares/importar", Roles(CERT_MANAGERS)),
+    ("GET", "/certificacion/estandares/{id}", Roles(CERT_READERS)),
+    ("POST", "/certificacion/estandares/{id}", Roles(CERT_MANAGERS)),
+    ("POST", "/certificacion/estandares/{id}/grupos", Roles(CERT_MANAGERS)),
+    ("GET", "/certificacion/procesos", Roles(CERT_READERS)),
+    ("POST", "/certificacion/procesos", Roles(CERT_MANAGERS)),
+    ("GET", "/certificacion/procesos/{id}", Roles(CERT_READERS)),
+    ("POST", "/certificacion/procesos/{id}/avanzar", Roles(CERT_MANAGERS)),
+    ("POST", "/certificacion/procesos/{id}/evaluacion", Roles(EVALUATORS)),
+    ("POST", "/certificacion/procesos/{id}/certificado", Roles(CERT_MANAGERS)),
     // Institutions
     ("GET", "/instituciones", Roles(STAFF)),
     ("GET", "/instituciones/nueva", Roles(REGISTRARS)),
@@ -167,7 +197,8 @@ const ACCOUNTS: [(&str, Role); 7] = [
 ];
 
 /// Routes whose POST body is multipart (the file uploads).
-const MULTIPART: &[&str] = &["/territorio/{cve_ent}/regiones/importar", "/avgm/importar", "/personas/importar", "/espacios/importar"];
+const MULTIPART: &[&str] =
+    &["/territorio/{cve_ent}/regiones/importar", "/avgm/importar", "/personas/importar", "/espacios/importar", "/certificacion/estandares/importar"];
 
 /// Example values for path parameters.
 struct Examples {
@@ -178,6 +209,8 @@ struct Examples {
     unit: i64,
     space: i64,
     visit: i64,
+    standard: i64,
+    process: i64,
 }
 
 impl Examples {
@@ -203,7 +236,10 @@ impl Examples {
         let unit = store.units(&places).await.unwrap().first().expect("demo units").id;
         let space = store.safe_spaces(&places).await.unwrap().first().expect("demo espacios seguros").id;
         let visit = store.schedule_visit(&test_actor(), space, chrono::NaiveDate::from_ymd_opt(2030, 1, 15).unwrap()).await.unwrap();
-        Examples { region, declaration, person, user, unit, space, visit }
+        let standard = store.standard_by_code("EC0539").await.unwrap().expect("shipped standard").id;
+        // A candidate the enlace may see too.
+        let process = store.processes(PeopleScope::Institution(health), &Default::default()).await.unwrap().first().expect("demo candidates in Salud Edomex").id;
+        Examples { region, declaration, person, user, unit, space, visit, standard, process }
     }
 
     fn path(&self, pattern: &str) -> String {
@@ -217,6 +253,10 @@ impl Examples {
             self.user.to_string()
         } else if pattern.starts_with("/unidades/") {
             self.unit.to_string()
+        } else if pattern.starts_with("/certificacion/estandares/") {
+            self.standard.to_string()
+        } else if pattern.starts_with("/certificacion/procesos/") {
+            self.process.to_string()
         } else if pattern.starts_with("/espacios/visitas/") {
             self.visit.to_string()
         } else if pattern.starts_with("/espacios/") {
@@ -231,6 +271,8 @@ impl Examples {
             .replace("{token}", "enlace-inventado-que-no-existe-0123456789")
             .replace("{cve_ent}", "20")
             .replace("{cvegeo}", "20067")
+            .replace("{folio}", "VIO-0000-0000-0000")
+            .replace("{archivo}", "VIO-0000-0000-0000.pdf")
             .replace("{id}", &id);
         assert!(!path.contains('{'), "no example for a parameter of {pattern}; add one to the access test");
         path

@@ -3,6 +3,7 @@
 //! described in the OpenAPI document served at `/api/v1/openapi.json`.
 
 pub mod audit;
+pub mod constancias;
 pub mod people;
 pub mod territory;
 pub mod map;
@@ -20,12 +21,14 @@ use utoipa::{Modify, OpenApi};
         people::institutions, people::list, people::create, people::show, people::contact,
         audit::list,
         map::geojson,
+        constancias::verify,
     ),
     components(schemas(
         territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
         people::InstitutionDto, people::PersonDto, people::PersonPage, people::ContactDto, people::NewPerson, people::ValidationErrors,
         audit::AuditDto, ErrorBody, ErrorDetail,
         map::FeatureCollection, map::Feature, map::Point, map::Properties, map::SpaceProperties, map::UnitProperties,
+        constancias::VerificationDto,
     )),
     modifiers(&BearerAuth),
     security(("token" = [])),

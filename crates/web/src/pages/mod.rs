@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod audit;
+pub mod certification;
+pub mod constancias;
 pub mod home;
 pub mod institutions;
 pub mod people;

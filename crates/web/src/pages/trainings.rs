@@ -271,9 +271,16 @@ struct ShowPage {
     outcome: Option<violeta_app::attendance::Outcome>,
     report: Option<violeta_app::ImportReport>,
     error: Option<String>,
+    /// Standing constancia folio of each attendee who has one.
+    folios: std::collections::HashMap<i64, String>,
+    issuer: Option<violeta_store::credentials::IssuerRecord>,
+    can_download: bool,
 }
 
 impl ShowPage {
+    fn folio(&self, person_id: &i64) -> Option<&str> {
+        self.folios.get(person_id).map(String::as_str)
+    }
     fn status(&self) -> &'static str {
         SessionStatus::parse(&self.t.status).map(|s| s.label()).unwrap_or("")
     }
@@ -312,6 +319,7 @@ struct Extras {
 async fn show_page(state: &AppState, ctx: &Ctx, id: i64, notice: Option<&str>, x: Extras) -> PageResult {
     let (t, days) = state.store.training(id).await?;
     let invalid = x.report.is_some() || x.error.is_some();
+    let folios = state.store.training_credentials(id).await?.into_iter().filter(|c| c.revoked_at.is_none()).map(|c| (c.person_id, c.folio)).collect();
     let page = ShowPage {
         l: Layout::new(ctx, state, t.title.clone()).with_notice(notice),
         attendance: state.store.attendance(id).await?,
@@ -327,6 +335,9 @@ async fn show_page(state: &AppState, ctx: &Ctx, id: i64, notice: Option<&str>, x
         outcome: x.outcome,
         report: x.report,
         error: x.error,
+        folios,
+        issuer: state.store.active_issuer().await?,
+        can_download: ctx.can(Permission::ViewPeople),
     };
     if invalid { render_invalid(&page) } else { render(&page) }
 }
@@ -486,11 +497,11 @@ pub struct CheckinQuery {
 
 /// The phone page a participant reaches by scanning the QR code.
 pub async fn checkin_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<CheckinQuery>) -> PageResult {
-    let (t, _) = state.store.training(id).await?;
+    let (title, _, _) = state.store.training_checkin(id).await?;
     render(&CheckinPage {
         l: Layout::new(&ctx, &state, "Registro de asistencia"),
         id,
-        title: t.title,
+        title,
         code: q.codigo.unwrap_or_default(),
         f: PersonInput::default(),
         error: None,
@@ -507,17 +518,17 @@ pub struct CheckinForm {
 }
 
 pub async fn checkin(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<CheckinForm>) -> PageResult {
-    let (t, _) = state.store.training(id).await?;
+    let (title, _, secret) = state.store.training_checkin(id).await?;
     let mut page = CheckinPage {
         l: Layout::new(&ctx, &state, "Registro de asistencia"),
         id,
-        title: t.title.clone(),
+        title,
         code: f.codigo.clone(),
         f: f.person.clone(),
         error: None,
         done: None,
     };
-    if !checkin_code_is_valid(&t.checkin_secret, &f.codigo, unix_now()) {
+    if !checkin_code_is_valid(&secret, &f.codigo, unix_now()) {
         page.error = Some("El código no es válido o ya cambió. Escanee de nuevo el código que se muestra en la sede.".into());
         return render_invalid(&page);
     }
