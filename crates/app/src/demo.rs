@@ -545,3 +545,26 @@ mod tests {
         }
     }
 }
+
+/// Issues demo constancias for the demo's held sessions, signed with the public demo key
+/// ([`violeta_domain::credential::MasterKey::demo`]) and pointing at `base_url`.
+pub async fn issue_constancias(store: &Store, base_url: &str) -> Result<usize> {
+    use violeta_domain::credential::MasterKey;
+    use violeta_store::credentials::{IssuerInput, Signing};
+    let actor = Actor { user_id: None, label: "carga de demostración".into(), origin: "sistema".into() };
+    let master = MasterKey::demo();
+    let issuer = IssuerInput {
+        name: "Secretaría de las Mujeres de Oaxaca (demostración)".into(),
+        signatory: "Nombre de la titular (demostración)".into(),
+        signatory_title: "Titular de la Unidad de Capacitación (demostración)".into(),
+    };
+    store.ensure_issuer(&actor, &issuer, &master).await?;
+    let mut issued = 0;
+    for t in store.trainings(None).await? {
+        if t.status == "realizada" {
+            store.issue_training_credentials(&actor, t.id, Signing { master: &master, base_url }).await?;
+            issued += store.training_credentials(t.id).await?.len();
+        }
+    }
+    Ok(issued)
+}

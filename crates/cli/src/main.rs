@@ -273,7 +273,9 @@ async fn serve(store: Store, addr: &str, config: Config, demo_db: Option<&str>) 
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("no se pudo escuchar en {addr}"))?;
     let local = listener.local_addr()?;
     if let Some(db) = demo_db {
+        let issued = violeta_app::demo::issue_constancias(&store, &format!("http://{local}")).await?;
         println!("\nVioleta (demostración) en http://{local}/");
+        println!("Constancias de demostración emitidas: {issued} (verifíquelas en http://{local}/verificar)");
         println!("Base de datos: {db}");
         println!("Cuentas de demostración (contraseña: {}):", violeta_app::demo::DEMO_PASSWORD);
         for (email, _, role) in violeta_app::demo::DEMO_ACCOUNTS {
