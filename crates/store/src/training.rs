@@ -491,3 +491,85 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// A file attached to a session as evidence (without its bytes).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Evidence {
+    pub id: i64,
+    pub session_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// The kinds of evidence accepted, by file extension: (extension, content type).
+pub const EVIDENCE_TYPES: [(&str, &str); 8] = [
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("png", "image/png"),
+    ("webp", "image/webp"),
+    ("pdf", "application/pdf"),
+    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("csv", "text/csv"),
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+];
+
+impl Store {
+    /// Attaches a file to a session. Only the kinds in [`EVIDENCE_TYPES`] are taken.
+    pub async fn add_evidence(&self, actor: &Actor, session_id: i64, file_name: &str, bytes: &[u8]) -> Result<i64> {
+        let name = std::path::Path::new(file_name).file_name().and_then(|n| n.to_str()).unwrap_or("").trim().to_string();
+        let ext = name.rsplit_once('.').map(|(_, e)| e.to_lowercase()).unwrap_or_default();
+        let content_type = EVIDENCE_TYPES.iter().find(|(e, _)| *e == ext).map(|(_, t)| *t).ok_or_else(|| {
+            StoreError::Invalid("solo se aceptan fotos (JPG, PNG, WEBP), PDF, Excel (XLSX), CSV o Word (DOCX) como evidencia".into())
+        })?;
+        if bytes.is_empty() {
+            return Err(StoreError::Invalid("el archivo está vacío".into()));
+        }
+        let mut tx = self.begin().await?;
+        let id: std::result::Result<i64, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "INSERT INTO training_evidence (session_id, file_name, content_type, size, bytes, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
+        )
+        .bind(session_id)
+        .bind(&name)
+        .bind(content_type)
+        .bind(bytes.len() as i64)
+        .bind(bytes)
+        .bind(&actor.label)
+        .bind(now())
+        .fetch_one(c)
+        .await);
+        let id = id.map_err(|e| match StoreError::from(e) {
+            StoreError::Database(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => StoreError::NotFound("no existe esa capacitación".into()),
+            e => e,
+        })?;
+        append(&mut tx, actor, Event::new("capacitacion.evidencia", "capacitacion", session_id).with(serde_json::json!({"archivo": name, "evidencia": id}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn evidence_list(&self, session_id: i64) -> Result<Vec<Evidence>> {
+        Ok(on_pool!(self, |p| sqlx::query_as(
+            "SELECT id, session_id, file_name, content_type, size, uploaded_by, uploaded_at FROM training_evidence WHERE session_id = $1 ORDER BY id"
+        )
+        .bind(session_id)
+        .fetch_all(p)
+        .await?))
+    }
+
+    /// One evidence file with its bytes, if it belongs to the session.
+    pub async fn evidence(&self, session_id: i64, id: i64) -> Result<(Evidence, Vec<u8>)> {
+        let meta: Option<Evidence> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT id, session_id, file_name, content_type, size, uploaded_by, uploaded_at FROM training_evidence WHERE id = $1 AND session_id = $2"
+        )
+        .bind(id)
+        .bind(session_id)
+        .fetch_optional(p)
+        .await?);
+        let meta = meta.ok_or_else(|| StoreError::NotFound("no existe esa evidencia".into()))?;
+        let bytes: Vec<u8> = on_pool!(self, |p| sqlx::query_scalar("SELECT bytes FROM training_evidence WHERE id = $1").bind(id).fetch_one(p).await?);
+        Ok((meta, bytes))
+    }
+}

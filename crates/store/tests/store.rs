@@ -64,6 +64,7 @@ on_both_backends!(
     coverage_counts_units_and_spaces_per_municipality,
     training_counts_people_participations_and_sessions_apart,
     merging_moves_attendance_and_unit_membership,
+    evidence_files_are_kept_with_their_session,
     certification_catalogue_is_seeded_and_imported,
     certification_process_moves_in_order,
     certification_renewals_counts_and_scope,
@@ -1076,4 +1077,18 @@ async fn merging_moves_attendance_and_unit_membership(db: &TestStore) {
     assert!(s.attendance(b).await.unwrap().iter().all(|r| r.person_id == with));
     assert_eq!(s.attendance(a).await.unwrap()[0].status, "retardo", "the kept record's row stays");
     assert_eq!(s.unit(u).await.unwrap().2.iter().map(|m| m.person_id).collect::<Vec<_>>(), vec![with]);
+}
+
+async fn evidence_files_are_kept_with_their_session(db: &TestStore) {
+    let s = &db.store;
+    let a = s.create_training(&admin(), &training("Sesión A", (2019, 3, 1), SessionStatus::Realizada, None)).await.unwrap();
+    let png = b"\x89PNG\r\n\x1a\nfoto de la sesion".to_vec();
+    let id = s.add_evidence(&admin(), a, "C:\\fotos\\grupo.png", &png).await.unwrap();
+    assert!(matches!(s.add_evidence(&admin(), a, "virus.exe", b"MZ").await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.add_evidence(&admin(), 9999, "lista.pdf", b"%PDF").await, Err(StoreError::NotFound(_))));
+    let list = s.evidence_list(a).await.unwrap();
+    assert_eq!(list.len(), 1);
+    let (meta, bytes) = s.evidence(a, id).await.unwrap();
+    assert_eq!((meta.content_type.as_str(), bytes), ("image/png", png));
+    assert!(s.evidence(a + 1, id).await.is_err(), "evidence belongs to its session");
 }

@@ -124,6 +124,8 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .post("/capacitaciones/{id}/lista", Needs(ManageTrainings), post(pages::trainings::upload_list))
         .post("/capacitaciones/{id}/lista/confirmar", Needs(ManageTrainings), post(pages::trainings::confirm_list))
         .post("/capacitaciones/{id}/asistencia", Needs(ManageTrainings), post(pages::trainings::capture))
+        .post("/capacitaciones/{id}/evidencias", Needs(ManageTrainings), post(pages::trainings::add_evidence))
+        .get("/capacitaciones/{id}/evidencias/{evidence_id}", Needs(ViewRegistry), get(pages::trainings::evidence))
         .get("/capacitaciones/{id}/codigo", Needs(ManageTrainings), get(pages::trainings::code_screen))
         .get("/asistencia/{id}", Public, get(pages::trainings::checkin_form))
         .post("/asistencia/{id}", Public, post(pages::trainings::checkin))

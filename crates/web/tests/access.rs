@@ -101,6 +101,8 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("POST", "/capacitaciones/{id}/lista", Roles(TRAINERS)),
     ("POST", "/capacitaciones/{id}/lista/confirmar", Roles(TRAINERS)),
     ("POST", "/capacitaciones/{id}/asistencia", Roles(TRAINERS)),
+    ("POST", "/capacitaciones/{id}/evidencias", Roles(TRAINERS)),
+    ("GET", "/capacitaciones/{id}/evidencias/{evidence_id}", Roles(STAFF)),
     ("GET", "/capacitaciones/{id}/codigo", Roles(TRAINERS)),
     ("GET", "/asistencia/{id}", Public),
     ("POST", "/asistencia/{id}", Public),
@@ -271,6 +273,7 @@ impl Examples {
             .replace("{token}", "enlace-inventado-que-no-existe-0123456789")
             .replace("{cve_ent}", "20")
             .replace("{cvegeo}", "20067")
+            .replace("{evidence_id}", "1")
             .replace("{folio}", "VIO-0000-0000-0000")
             .replace("{archivo}", "VIO-0000-0000-0000.pdf")
             .replace("{id}", &id);

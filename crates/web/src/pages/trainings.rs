@@ -11,6 +11,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use violeta_app::attendance::Preview;
 use violeta_domain::access::Permission;
@@ -258,6 +259,7 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, Form(fields): Form<
 #[template(path = "trainings/show.html")]
 struct ShowPage {
     l: Layout,
+    evidence: Vec<violeta_store::training::Evidence>,
     t: Training,
     days: Vec<Day>,
     attendance: Vec<AttendanceRow>,
@@ -322,6 +324,7 @@ async fn show_page(state: &AppState, ctx: &Ctx, id: i64, notice: Option<&str>, x
     let folios = state.store.training_credentials(id).await?.into_iter().filter(|c| c.revoked_at.is_none()).map(|c| (c.person_id, c.folio)).collect();
     let page = ShowPage {
         l: Layout::new(ctx, state, t.title.clone()).with_notice(notice),
+        evidence: state.store.evidence_list(id).await?,
         attendance: state.store.attendance(id).await?,
         t,
         days,
@@ -431,6 +434,32 @@ pub async fn capture(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64
             }
         }
     }
+}
+
+// ----- evidence -----
+
+/// Attaches a photo, a signed list or another document to the session.
+pub async fn add_evidence(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, multipart: Multipart) -> PageResult {
+    let upload = Upload::read(multipart, &ctx).await?;
+    match state.store.add_evidence(&ctx.actor(), id, &upload.file_name, &upload.bytes).await {
+        Ok(_) => see_other(&format!("/capacitaciones/{id}"), "guardado"),
+        Err(e) => show_page(&state, &ctx, id, None, Extras { error: Some(AppError::from(e).to_string()), ..Default::default() }).await,
+    }
+}
+
+/// Downloads an evidence file: always as an attachment, never rendered by the browser.
+pub async fn evidence(State(state): State<AppState>, Path((id, evidence_id)): Path<(i64, i64)>) -> PageResult {
+    let (meta, bytes) = state.store.evidence(id, evidence_id).await?;
+    let disposition = format!("attachment; filename=\"{}\"", meta.file_name.replace(['"', '\\', '\r', '\n'], "_"));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, meta.content_type.clone()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 // ----- QR check-in -----
