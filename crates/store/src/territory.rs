@@ -135,20 +135,33 @@ impl Store {
     }
 
     pub async fn municipalities(&self, f: &MunicipalityFilter) -> Result<Vec<Municipality>> {
-        let pattern = f.query.as_deref().map(|q| format!("%{}%", search_key(q)));
-        let sql = format!(
-            "{MUNICIPALITY_SELECT} WHERE ($1 IS NULL OR m.cve_ent = $1) AND ($2 IS NULL OR r.id = $2) \
-             AND ($3 IS NULL OR m.search_key LIKE $3) \
-             AND ($4 = 0 OR EXISTS (SELECT 1 FROM avgm_municipalities am WHERE am.cvegeo = m.cvegeo)) \
-             ORDER BY m.cvegeo"
-        );
-        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(&f.cve_ent)
-            .bind(f.region_id)
-            .bind(&pattern)
-            .bind(f.avgm_only as i64)
-            .fetch_all(p)
-            .await?))
+        // Only the conditions in use go into the SQL, so the planner can use the state index
+        // (a "$1 IS NULL OR …" condition would make it scan every municipality).
+        let mut conditions: Vec<String> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(state) = &f.cve_ent {
+            binds.push(state.clone());
+            conditions.push(format!("m.cve_ent = ${}", binds.len()));
+        }
+        if let Some(q) = &f.query {
+            binds.push(format!("%{}%", search_key(q)));
+            conditions.push(format!("m.search_key LIKE ${}", binds.len()));
+        }
+        if let Some(region) = f.region_id {
+            conditions.push(format!("r.id = {region}"));
+        }
+        if f.avgm_only {
+            conditions.push("EXISTS (SELECT 1 FROM avgm_municipalities am WHERE am.cvegeo = m.cvegeo)".into());
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!("{MUNICIPALITY_SELECT} {filter} ORDER BY m.cvegeo");
+        Ok(on_pool!(self, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(p).await?
+        }))
     }
 
     pub async fn municipality(&self, key: &MunicipalityKey) -> Result<Municipality> {
