@@ -12,9 +12,19 @@
 //! 6. the venue screen lists the new person, and /capacitaciones shows the three counts,
 //!    with their definitions, each grown by what this walk added.
 //!
+//! A second walk takes a CONOCER certification process in EC0539 to the certificate:
+//! coordinación (coordinacion@demo.violeta.mx) opens it by CURP for a demo person with no
+//! process in the standard and moves it through diagnóstico, alineación and evaluación; a
+//! stale tab still showing «Pasar a alineación» is refused with the Spanish message and
+//! changes nothing; the evaluator (evaluacion@demo.violeta.mx), in a browser of their own,
+//! records «Competente»; coordinación records the certificate's folio, date and certifying
+//! entity; the page shows «Certificado» and a history of every step, and the catalogue
+//! counts one more certified person.
+//!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`; `VIOLETA_SKIP_BROWSER=1` skips
-//! it. Logs, the spreadsheets and the screenshots stay in a folder under `target/tmp/`,
-//! printed at the start.
+//! both. The two walks take turns (each starts its own demo server and browsers). Logs,
+//! the spreadsheets and the screenshots stay in a folder under `target/tmp/`, printed at
+//! the start.
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -100,7 +110,7 @@ impl Drop for Reaper {
             }
         }
         let _ = self.child.wait();
-        eprintln!("[capacitaciones] stopped {}", self.name);
+        eprintln!("[navegador] stopped {}", self.name);
     }
 }
 
@@ -143,7 +153,7 @@ fn wait_http_ok(port: u16, path: &str, limit: Duration, process: &mut Reaper, lo
     loop {
         if http_status(port, path) == Some(200) {
             eprintln!(
-                "[capacitaciones] 127.0.0.1:{port}{path} answered after {:.1} s",
+                "[navegador] 127.0.0.1:{port}{path} answered after {:.1} s",
                 start.elapsed().as_secs_f32()
             );
             return;
@@ -175,13 +185,13 @@ fn tail(path: &Path, lines: usize) -> String {
     )
 }
 
-fn work_dir() -> PathBuf {
+fn work_dir(folder: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("capacitaciones-{}-{nanos}", std::process::id()));
+        .join(format!("{folder}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the test folder");
     dir
 }
@@ -517,6 +527,27 @@ impl Ui {
         Ok(())
     }
 
+    /// Fills an `<input type="date">` with `iso` (YYYY-MM-DD). Typing into a date field
+    /// depends on the browser's locale, so the value is set as a script would, with the
+    /// `input` and `change` events a person's typing fires.
+    async fn set_date(&self, id: &str, iso: &str) -> Res<()> {
+        self.find(Locator::Id(id), &format!("date field #{id}"))
+            .await?;
+        let got = self
+            .js(&format!(
+                "var f = document.getElementById('{id}'); f.value = '{iso}'; \
+                 f.dispatchEvent(new Event('input', {{ bubbles: true }})); \
+                 f.dispatchEvent(new Event('change', {{ bubbles: true }})); return f.value;"
+            ))
+            .await?;
+        check!(
+            got.as_str() == Some(iso),
+            "[{}] #{id}: set {iso:?} but the field holds {got}",
+            self.name
+        );
+        Ok(())
+    }
+
     /// The submit button labelled `label` (whitespace-normalized) inside the form of `action`.
     async fn button(&self, action: &str, label: &str) -> Res<Element> {
         let xpath = format!("//form[@action='{action}']//button[normalize-space(.)='{label}']");
@@ -545,18 +576,15 @@ impl Ui {
             .ctx(&format!("[{}] take a screenshot", self.name))?;
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).ctx(&format!("write {}", path.display()))?;
-        eprintln!("[capacitaciones] screenshot: {}", path.display());
+        eprintln!("[navegador] screenshot: {}", path.display());
         Ok(())
     }
 
     /// Address, page text and a screenshot, to understand a failure.
     async fn report(&self, dir: &Path) {
         match self.c.current_url().await {
-            Ok(url) => eprintln!("[capacitaciones] [{}] current address: {url}", self.name),
-            Err(e) => eprintln!(
-                "[capacitaciones] [{}] current address unknown: {e}",
-                self.name
-            ),
+            Ok(url) => eprintln!("[navegador] [{}] current address: {url}", self.name),
+            Err(e) => eprintln!("[navegador] [{}] current address unknown: {e}", self.name),
         }
         if let Ok(source) = self.c.source().await {
             let body = source
@@ -565,7 +593,7 @@ impl Ui {
                 .map(|i| &source[i..])
                 .unwrap_or(&source);
             eprintln!(
-                "[capacitaciones] [{}] page source (excerpt):\n{}\n[capacitaciones] (end of excerpt)",
+                "[navegador] [{}] page source (excerpt):\n{}\n[navegador] (end of excerpt)",
                 self.name,
                 truncate(body, 5000)
             );
@@ -602,34 +630,46 @@ async fn counts(ui: &Ui) -> Res<Vec<(String, u64, String)>> {
 // ---------------------------------------------------------------------------
 // The walk
 
-struct Clock(Instant);
+/// Time per step, printed under the walk's tag.
+struct Clock(Instant, &'static str);
 impl Clock {
     fn lap(&mut self, step: &str) {
         eprintln!(
-            "[capacitaciones] {step}: {:.1} s",
+            "[{}] {step}: {:.1} s",
+            self.1,
             self.0.elapsed().as_secs_f32()
         );
         self.0 = Instant::now();
     }
 }
 
-async fn walk(desk: &Ui, phone: &Ui, dir: &Path, step: &mut &'static str) -> Res<()> {
-    let mut clock = Clock(Instant::now());
-
-    // 1. Sign in; remember the counts; schedule a session held today.
-    *step = "1. sign in";
-    desk.goto("/entrar").await?;
-    desk.type_into("email", EMAIL).await?;
-    desk.type_into("password", PASSWORD).await?;
-    let entrar = desk
+/// Signs in on /entrar with the demo password.
+async fn sign_in(ui: &Ui, email: &str) -> Res<()> {
+    ui.goto("/entrar").await?;
+    ui.type_into("email", email).await?;
+    ui.type_into("password", PASSWORD).await?;
+    let entrar = ui
         .find(
             Locator::XPath("//form[.//*[@id='email']]//button[normalize-space(.)='Entrar']"),
             "button Entrar",
         )
         .await?;
-    desk.click_and_wait(&entrar, "Entrar").await?;
-    let path = desk.path().await?;
-    check!(path != "/entrar", "signing in as {EMAIL} stayed on /entrar");
+    ui.click_and_wait(&entrar, "Entrar").await?;
+    let path = ui.path().await?;
+    check!(
+        path != "/entrar",
+        "[{}] signing in as {email} stayed on /entrar",
+        ui.name
+    );
+    Ok(())
+}
+
+async fn walk(desk: &Ui, phone: &Ui, dir: &Path, step: &mut &'static str) -> Res<()> {
+    let mut clock = Clock(Instant::now(), "capacitaciones");
+
+    // 1. Sign in; remember the counts; schedule a session held today.
+    *step = "1. sign in";
+    sign_in(desk, EMAIL).await?;
     let before = counts(desk).await?;
     check!(
         before.len() == 3,
@@ -1075,129 +1115,707 @@ async fn session(
     c
 }
 
+// ---------------------------------------------------------------------------
+// The rig: `violeta demo`, ChromeDriver and the browser sessions of one test
+
+/// One browser test at a time: each starts its own demo server, ChromeDriver and Chromium
+/// sessions, too much to run side by side on a small shared machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Rig {
+    tag: &'static str,
+    started: Instant,
+    dir: PathBuf,
+    log: PathBuf,
+    driver_log: PathBuf,
+    driver_port: u16,
+    base: String,
+    // Dropped in this order: the browsers with ChromeDriver, then the server.
+    driver: Reaper,
+    server: Reaper,
+}
+
+impl Rig {
+    /// Starts `violeta demo` on a free port and ChromeDriver; `None` when browser tests are
+    /// skipped with `VIOLETA_SKIP_BROWSER=1`.
+    fn start(tag: &'static str, folder: &str) -> Option<Rig> {
+        if std::env::var("VIOLETA_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+            eprintln!("[{tag}] SKIPPED: VIOLETA_SKIP_BROWSER=1");
+            return None;
+        }
+        for path in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: install Debian's chromium and chromium-driver, or set VIOLETA_SKIP_BROWSER=1"
+            );
+        }
+        let started = Instant::now();
+        let dir = work_dir(folder);
+        eprintln!("[{tag}] work folder: {}", dir.display());
+
+        let port = free_port();
+        let data = dir.join("demo");
+        std::fs::create_dir_all(&data).expect("create the demo folder");
+        let log = dir.join("server.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_violeta"));
+        cmd.arg("demo")
+            .arg("--dir")
+            .arg(&data)
+            .arg("--addr")
+            .arg(format!("127.0.0.1:{port}"));
+        cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+        for var in [
+            "DATABASE_URL",
+            "VIOLETA_DIR",
+            "VIOLETA_ADDR",
+            "VIOLETA_PUBLIC_URL",
+            "VIOLETA_SECURE_COOKIES",
+            "VIOLETA_TRUST_PROXY",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut server = Reaper::spawn("violeta demo", cmd, &log);
+        wait_http_ok(
+            port,
+            "/healthz",
+            Duration::from_secs(120),
+            &mut server,
+            &log,
+        );
+
+        let driver_port = free_port();
+        let driver_log = dir.join("chromedriver.log");
+        let mut cmd = Command::new(CHROMEDRIVER);
+        cmd.arg(format!("--port={driver_port}"));
+        let mut driver = Reaper::spawn("chromedriver", cmd, &driver_log);
+        wait_http_ok(
+            driver_port,
+            "/status",
+            Duration::from_secs(30),
+            &mut driver,
+            &driver_log,
+        );
+        Some(Rig {
+            tag,
+            started,
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+            log,
+            driver_log,
+            driver_port,
+            driver,
+            server,
+        })
+    }
+
+    /// A Chromium session of its own (own profile, so own cookies) at `width`×`height`.
+    async fn browser(&self, name: &'static str, profile: &str, width: u32, height: u32) -> Ui {
+        Ui {
+            name,
+            c: session(
+                self.driver_port,
+                &self.dir.join(format!("chrome-{profile}")),
+                width,
+                height,
+                &self.driver_log,
+            )
+            .await,
+            base: self.base.clone(),
+        }
+    }
+
+    /// Says the rig is ready; the walk's clock starts here.
+    fn ready(&self) -> Instant {
+        eprintln!(
+            "[{}] server and browsers ready after {:.1} s",
+            self.tag,
+            self.started.elapsed().as_secs_f32()
+        );
+        Instant::now()
+    }
+
+    /// After the walk (run under `tokio::time::timeout`): on failure prints what every
+    /// browser shows and panics with the server log; stops everything and keeps only the
+    /// logs, files and screenshots.
+    async fn finish(
+        self,
+        uis: &[&Ui],
+        walk_start: Instant,
+        step: &str,
+        outcome: Result<Res<()>, tokio::time::error::Elapsed>,
+    ) {
+        let tag = self.tag;
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some(format!(
+                "the walk took longer than allowed ({:.0} s)",
+                walk_start.elapsed().as_secs_f32()
+            )),
+        };
+        eprintln!(
+            "[{tag}] walk: {:.1} s; total: {:.1} s",
+            walk_start.elapsed().as_secs_f32(),
+            self.started.elapsed().as_secs_f32()
+        );
+        if let Some(message) = &failure {
+            eprintln!("[{tag}] FAILED at step {step:?}: {message}");
+            for ui in uis {
+                ui.report(&self.dir).await;
+            }
+        }
+        for ui in uis {
+            let _ = ui.c.clone().close().await;
+        }
+        let Rig {
+            dir,
+            log,
+            driver,
+            server,
+            ..
+        } = self;
+        drop(driver);
+        drop(server);
+        if let Some(message) = failure {
+            panic!(
+                "{tag} walk failed at step {step:?}: {message}\n{}\n(everything is in {})",
+                tail(&log, 40),
+                dir.display()
+            );
+        }
+        // Keep the logs, sheets and screenshots; drop the bulky parts.
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name == "demo" || name.starts_with("chrome-") {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trainings_sheet_qr_and_counts_in_chromium() {
-    if std::env::var("VIOLETA_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("[capacitaciones] SKIPPED: VIOLETA_SKIP_BROWSER=1");
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(rig) = Rig::start("capacitaciones", "capacitaciones") else {
         return;
-    }
-    for path in [CHROMEDRIVER, CHROMIUM] {
-        assert!(
-            Path::new(path).exists(),
-            "{path} is missing: install Debian's chromium and chromium-driver, or set VIOLETA_SKIP_BROWSER=1"
-        );
-    }
-    let started = Instant::now();
-    let dir = work_dir();
-    eprintln!("[capacitaciones] work folder: {}", dir.display());
-
-    let port = free_port();
-    let data = dir.join("demo");
-    std::fs::create_dir_all(&data).expect("create the demo folder");
-    let log = dir.join("server.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_violeta"));
-    cmd.arg("demo")
-        .arg("--dir")
-        .arg(&data)
-        .arg("--addr")
-        .arg(format!("127.0.0.1:{port}"));
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    for var in [
-        "DATABASE_URL",
-        "VIOLETA_DIR",
-        "VIOLETA_ADDR",
-        "VIOLETA_PUBLIC_URL",
-        "VIOLETA_SECURE_COOKIES",
-        "VIOLETA_TRUST_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    let mut server = Reaper::spawn("violeta demo", cmd, &log);
-    wait_http_ok(
-        port,
-        "/healthz",
-        Duration::from_secs(120),
-        &mut server,
-        &log,
-    );
-    let base = format!("http://127.0.0.1:{port}");
-
-    let driver_port = free_port();
-    let driver_log = dir.join("chromedriver.log");
-    let mut cmd = Command::new(CHROMEDRIVER);
-    cmd.arg(format!("--port={driver_port}"));
-    let mut driver = Reaper::spawn("chromedriver", cmd, &driver_log);
-    wait_http_ok(
-        driver_port,
-        "/status",
-        Duration::from_secs(30),
-        &mut driver,
-        &driver_log,
-    );
-
-    let desk = Ui {
-        name: "escritorio",
-        c: session(
-            driver_port,
-            &dir.join("chrome-escritorio"),
-            1280,
-            900,
-            &driver_log,
-        )
-        .await,
-        base: base.clone(),
     };
-    let phone = Ui {
-        name: "teléfono",
-        c: session(
-            driver_port,
-            &dir.join("chrome-telefono"),
-            390,
-            844,
-            &driver_log,
-        )
-        .await,
-        base,
-    };
-    eprintln!(
-        "[capacitaciones] server and browsers ready after {:.1} s",
-        started.elapsed().as_secs_f32()
-    );
-
-    let walk_start = Instant::now();
+    let desk = rig.browser("escritorio", "escritorio", 1280, 900).await;
+    let phone = rig.browser("teléfono", "telefono", 390, 844).await;
+    let walk_start = rig.ready();
     let mut step = "start";
-    let outcome = tokio::time::timeout(TOTAL_TIMEOUT, walk(&desk, &phone, &dir, &mut step)).await;
-    let failure = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e),
-        Err(_) => Some(format!(
-            "the walk took more than {} s",
-            TOTAL_TIMEOUT.as_secs()
-        )),
+    let outcome =
+        tokio::time::timeout(TOTAL_TIMEOUT, walk(&desk, &phone, &rig.dir, &mut step)).await;
+    rig.finish(&[&desk, &phone], walk_start, step, outcome)
+        .await;
+}
+
+// ---------------------------------------------------------------------------
+// A CONOCER certification process, from diagnóstico to the certificate
+
+const COORDINATION: &str = "coordinacion@demo.violeta.mx";
+const EVALUATION: &str = "evaluacion@demo.violeta.mx";
+/// The evaluator account's display name in the demo, which its evaluation form proposes.
+const EVALUATOR_NAME: &str = "Evaluación (demo)";
+const STANDARD: &str = "EC0539";
+const ALIGNMENT: &str = "Curso de alineación al EC0539 (prueba de navegador)";
+const FOLIO: &str = "PRUEBA-EC0539-0002";
+const CERTIFIER: &str = "ECE de prueba del Estado de México";
+/// The certification walk, browsers included.
+const CERTIFICATION_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Today in Mexico City as YYYY-MM-DD, the value of an `<input type="date">`.
+fn today_iso_in_mexico_city() -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(6))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The catalogue row of `code` on /certificacion: (standard id, «Personas certificadas»,
+/// «Procesos abiertos»).
+async fn standard_counts(ui: &Ui, code: &str) -> Res<(i64, u64, u64)> {
+    ui.goto("/certificacion").await?;
+    ui.find(Locator::Id("estandares"), "#estandares on /certificacion")
+        .await?;
+    let raw = ui
+        .js(&format!(
+            "var out = null; document.querySelectorAll('#estandares tbody tr').forEach(function (tr) {{ \
+               var a = tr.cells[0].querySelector('a'); \
+               if (a && a.textContent.trim() === '{code}') {{ \
+                 out = [a.getAttribute('href'), tr.cells[4].textContent.trim(), tr.cells[5].textContent.trim()]; }} }}); \
+             return out;"
+        ))
+        .await?;
+    let (href, certified, open): (String, String, String) = serde_json::from_value(raw.clone())
+        .map_err(|_| format!("/certificacion does not list {code} in #estandares (got {raw})"))?;
+    let id = href
+        .strip_prefix("/certificacion/estandares/")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{code} links to {href:?}"))?;
+    let number = |what: &str, s: &str| -> Res<u64> {
+        s.replace(',', "")
+            .parse()
+            .map_err(|_| format!("{code}: «{what}» shows {s:?}, not a number"))
     };
-    eprintln!(
-        "[capacitaciones] walk: {:.1} s; total: {:.1} s",
-        walk_start.elapsed().as_secs_f32(),
-        started.elapsed().as_secs_f32()
+    Ok((
+        id,
+        number("Personas certificadas", &certified)?,
+        number("Procesos abiertos", &open)?,
+    ))
+}
+
+/// The process page's history: (stage in bold, whole line), oldest first.
+async fn history(ui: &Ui) -> Res<Vec<(String, String)>> {
+    ui.find(Locator::Id("historial"), "#historial").await?;
+    serde_json::from_value(
+        ui.js("return Array.from(document.querySelectorAll('#historial > li')).map(function (li) { \
+                 var s = li.querySelector('strong'); return [s ? s.textContent.trim() : '', li.textContent.trim()]; });")
+            .await?,
+    )
+    .ctx("read #historial")
+}
+
+/// The actions of the step forms the process page offers (its "Siguiente paso").
+async fn step_forms(ui: &Ui) -> Res<Vec<String>> {
+    serde_json::from_value(
+        ui.js("return Array.from(document.querySelectorAll('form')).map(function (f) { return f.getAttribute('action') || ''; }) \
+                 .filter(function (a) { return /^\\/certificacion\\/procesos\\/\\d+\\//.test(a); });")
+            .await?,
+    )
+    .ctx("read the step forms")
+}
+
+/// The stage shown in the process card, checked against `want`.
+async fn expect_stage(ui: &Ui, want: &str, when: &str) -> Res<()> {
+    let stage = ui.text("#etapa").await?;
+    check!(
+        stage == want,
+        "[{}] {when}: the process is in «{stage}», expected «{want}»",
+        ui.name
     );
-    if let Some(message) = &failure {
-        eprintln!("[capacitaciones] FAILED at step {step:?}: {message}");
-        desk.report(&dir).await;
-        phone.report(&dir).await;
-    }
-    let _ = desk.c.close().await;
-    let _ = phone.c.close().await;
-    drop(driver);
-    drop(server);
-    if let Some(message) = failure {
-        panic!(
-            "trainings walk failed at step {step:?}: {message}\n{}\n(everything is in {})",
-            tail(&log, 40),
-            dir.display()
+    Ok(())
+}
+
+async fn certification_walk(
+    coord: &Ui,
+    evaluator: &Ui,
+    dir: &Path,
+    step: &mut &'static str,
+) -> Res<()> {
+    let mut clock = Clock(Instant::now(), "certificación");
+    let today = today_in_mexico_city();
+    let today_iso = today_iso_in_mexico_city();
+
+    // 1. Coordinación signs in; the standard's counts before the walk.
+    *step = "1. coordinación signs in";
+    sign_in(coord, COORDINATION).await?;
+    let (standard_id, certified_before, open_before) = standard_counts(coord, STANDARD).await?;
+    let h1 = coord.text("h1").await?;
+    check!(
+        h1 == "Certificación de competencias",
+        "/certificacion has <h1> {h1:?}"
+    );
+    let standard_path = format!("/certificacion/estandares/{standard_id}");
+
+    // 2. A demo person with a CURP and no process in the standard yet.
+    *step = "2. choose a person";
+    coord.goto(&standard_path).await?;
+    let candidates: Vec<String> = serde_json::from_value(
+        coord
+            .js("return Array.from(document.querySelectorAll('#procesos tbody tr td:first-child a')).map(function (a) { return a.textContent.trim(); });")
+            .await?,
+    )
+    .ctx("read the candidates")?;
+    check!(
+        !candidates.is_empty(),
+        "the demo's {STANDARD} has no candidates on {standard_path}"
+    );
+    coord.goto("/personas").await?;
+    let people: Vec<(String, String)> = serde_json::from_value(
+        coord
+            .js("return Array.from(document.querySelectorAll('#personas tbody tr')).filter(function (tr) { return tr.cells.length > 1; }) \
+                   .map(function (tr) { var c = tr.cells[1].querySelector('code'); return [tr.cells[0].textContent.trim(), c ? c.textContent.trim() : '']; });")
+            .await?,
+    )
+    .ctx("read /personas")?;
+    let Some((name, curp)) = people
+        .iter()
+        .find(|(name, curp)| curp.len() == 18 && !candidates.contains(name))
+        .cloned()
+    else {
+        return Err(format!(
+            "/personas shows nobody with a CURP outside the {STANDARD} candidates {candidates:?}: {people:?}"
+        ));
+    };
+    eprintln!("[certificación] candidate: {name} ({curp})");
+    clock.lap("steps 1–2 (sign in, choose a person)");
+
+    // 3. Open the process in diagnóstico, by CURP, from the standard's page.
+    *step = "3. open the process";
+    coord.goto(&standard_path).await?;
+    coord.type_into("curp", &curp).await?;
+    coord.set_date("diagnosis_on", &today_iso).await?;
+    coord
+        .type_into("note", "Diagnóstico en la prueba de navegador")
+        .await?;
+    let open = coord
+        .button("/certificacion/procesos", "Abrir proceso en diagnóstico")
+        .await?;
+    coord
+        .click_and_wait(&open, "Abrir proceso en diagnóstico")
+        .await?;
+    let path = coord.path().await?;
+    match path
+        .strip_prefix("/certificacion/procesos/")
+        .and_then(|s| s.parse::<i64>().ok())
+    {
+        Some(_) => {}
+        None => {
+            let error = coord
+                .js("var e = document.querySelector('.error'); return e ? e.textContent : '';")
+                .await?;
+            return Err(format!(
+                "opening the process led to {path}, expected /certificacion/procesos/{{id}}; error shown: {error}"
+            ));
+        }
+    };
+    let process_path = path;
+    let h1 = coord.text("h1").await?;
+    check!(
+        h1 == format!("{name} — {STANDARD}"),
+        "the process page has <h1> {h1:?}"
+    );
+    expect_stage(coord, "Diagnóstico", "after opening").await?;
+    let card = coord.text("dl.ficha").await?;
+    check!(
+        card.contains(&curp) && card.contains(&today),
+        "the process card does not show the CURP {curp} and the diagnosis of {today}: {card}"
+    );
+    check!(
+        step_forms(coord).await? == [format!("{process_path}/avanzar")],
+        "in diagnóstico the next step should be the one «avanzar» form"
+    );
+
+    // 4. A second tab keeps the page as it is now, with «Pasar a alineación».
+    *step = "4. a second tab";
+    let main_tab = coord.c.window().await.ctx("read the window handle")?;
+    let stale_tab = coord
+        .c
+        .new_window(true)
+        .await
+        .ctx("open a second tab")?
+        .handle;
+    coord
+        .c
+        .switch_to_window(stale_tab.clone())
+        .await
+        .ctx("switch to the second tab")?;
+    coord.goto(&process_path).await?;
+    coord
+        .button(&format!("{process_path}/avanzar"), "Pasar a alineación")
+        .await?;
+    coord
+        .c
+        .switch_to_window(main_tab.clone())
+        .await
+        .ctx("switch back to the first tab")?;
+
+    // 5. Diagnóstico → alineación → evaluación.
+    *step = "5. alineación";
+    coord.type_into("alignment_note", ALIGNMENT).await?;
+    coord.type_into("note", "Alineación en grupo").await?;
+    let to_alignment = coord
+        .button(&format!("{process_path}/avanzar"), "Pasar a alineación")
+        .await?;
+    coord
+        .click_and_wait(&to_alignment, "Pasar a alineación")
+        .await?;
+    expect_stage(coord, "Alineación", "after «Pasar a alineación»").await?;
+    let card = coord.text("dl.ficha").await?;
+    check!(
+        card.contains(ALIGNMENT),
+        "the card does not show the alignment {ALIGNMENT:?}: {card}"
+    );
+
+    *step = "5. evaluación";
+    let to_evaluation = coord
+        .button(&format!("{process_path}/avanzar"), "Pasar a evaluación")
+        .await?;
+    coord
+        .click_and_wait(&to_evaluation, "Pasar a evaluación")
+        .await?;
+    expect_stage(coord, "Evaluación", "after «Pasar a evaluación»").await?;
+    let steps = history(coord).await?;
+    check!(
+        steps.len() == 3,
+        "after two steps the history has {} lines: {steps:?}",
+        steps.len()
+    );
+    clock.lap("steps 3–5 (open, alineación, evaluación)");
+
+    // 6. The stale tab tries diagnóstico → alineación on a process now in evaluación.
+    *step = "6. a wrong transition from the stale tab";
+    coord
+        .c
+        .switch_to_window(stale_tab)
+        .await
+        .ctx("switch to the stale tab")?;
+    expect_stage(coord, "Diagnóstico", "the stale tab before submitting").await?;
+    let stale = coord
+        .button(&format!("{process_path}/avanzar"), "Pasar a alineación")
+        .await?;
+    coord
+        .click_and_wait(&stale, "Pasar a alineación (stale tab)")
+        .await?;
+    let refusal = coord.text("#error").await?;
+    let want = "no se puede pasar de «Evaluación» a «Alineación»: los pasos posibles son «Certificado» o «Todavía no competente»";
+    check!(
+        refusal.contains(want),
+        "the wrong transition shows {refusal:?}, expected {want:?}"
+    );
+    // The refusal is the process page again, answering the POST (422).
+    let h1 = coord.text("h1").await?;
+    check!(
+        h1 == format!("{name} — {STANDARD}"),
+        "the refusal is not shown on the process page: <h1> {h1:?}"
+    );
+    expect_stage(coord, "Evaluación", "after the refused transition").await?;
+    let steps = history(coord).await?;
+    check!(
+        steps.len() == 3,
+        "the refused transition changed the history: {steps:?}"
+    );
+    coord
+        .screenshot(dir, "certificacion-paso-rechazado")
+        .await?;
+    coord.c.close_window().await.ctx("close the stale tab")?;
+    coord
+        .c
+        .switch_to_window(main_tab)
+        .await
+        .ctx("switch back to the first tab")?;
+    clock.lap("step 6 (wrong transition refused)");
+
+    // 7. The evaluator, in a browser of their own, records «Competente».
+    *step = "7. evaluación signs in";
+    sign_in(evaluator, EVALUATION).await?;
+    evaluator.goto(&process_path).await?;
+    expect_stage(evaluator, "Evaluación", "the evaluator opens the process").await?;
+    let forms = step_forms(evaluator).await?;
+    check!(
+        forms == [format!("{process_path}/evaluacion")],
+        "the evaluator should be offered only the evaluation form, not {forms:?}"
+    );
+    let proposed = evaluator
+        .find(Locator::Id("evaluator_name"), "#evaluator_name")
+        .await?
+        .prop("value")
+        .await
+        .ctx("read #evaluator_name")?
+        .unwrap_or_default();
+    check!(
+        proposed == EVALUATOR_NAME,
+        "the evaluation form proposes the evaluator {proposed:?}, expected {EVALUATOR_NAME:?}"
+    );
+
+    *step = "7. record the evaluation";
+    evaluator.set_date("evaluated_on", &today_iso).await?;
+    let competent = evaluator
+        .find(
+            Locator::Css("input[name='result'][value='competente']"),
+            "the «Competente» option",
+        )
+        .await?;
+    competent.click().await.ctx("choose «Competente»")?;
+    check!(
+        competent
+            .prop("checked")
+            .await
+            .ctx("read «Competente»")?
+            .as_deref()
+            == Some("true"),
+        "«Competente» is not chosen after clicking it"
+    );
+    evaluator
+        .type_into(
+            "portfolio",
+            "Guía de observación y entrevista simulada completas",
+        )
+        .await?;
+    let record = evaluator
+        .button(
+            &format!("{process_path}/evaluacion"),
+            "Registrar evaluación",
+        )
+        .await?;
+    evaluator
+        .click_and_wait(&record, "Registrar evaluación")
+        .await?;
+    let errors = evaluator
+        .js("var e = document.getElementById('error'); return e ? e.textContent : '';")
+        .await?;
+    check!(
+        errors.as_str() == Some(""),
+        "recording the evaluation was refused: {errors}"
+    );
+    expect_stage(evaluator, "Evaluación", "after the evaluation").await?;
+    let card = evaluator.text("dl.ficha").await?;
+    let evaluation = format!("{today} · Competente · evaluó {EVALUATOR_NAME}");
+    check!(
+        card.contains(&evaluation),
+        "the card does not show {evaluation:?}: {card}"
+    );
+    let main = evaluator.text("main").await?;
+    check!(
+        main.contains("Resultado «Competente»: falta registrar el certificado expedido."),
+        "the evaluator's page does not say the certificate is pending: {main}"
+    );
+    check!(
+        step_forms(evaluator).await?.is_empty(),
+        "the evaluator is still offered a step after the evaluation"
+    );
+    clock.lap("step 7 (evaluation)");
+
+    // 8. Back in coordinación's browser: the certificate, copied from CONOCER's.
+    *step = "8. record the certificate";
+    coord.goto(&process_path).await?;
+    let forms = step_forms(coord).await?;
+    check!(
+        forms == [format!("{process_path}/certificado")],
+        "after «Competente» coordinación should be offered only the certificate form, not {forms:?}"
+    );
+    coord.type_into("folio", FOLIO).await?;
+    coord.set_date("certified_on", &today_iso).await?;
+    coord.type_into("certifying_entity", CERTIFIER).await?;
+    coord
+        .type_into("note", "Datos copiados del certificado de prueba")
+        .await?;
+    let certify = coord
+        .button(
+            &format!("{process_path}/certificado"),
+            "Registrar certificado",
+        )
+        .await?;
+    coord
+        .click_and_wait(&certify, "Registrar certificado")
+        .await?;
+    let errors = coord
+        .js("var e = document.getElementById('error'); return e ? e.textContent : '';")
+        .await?;
+    check!(
+        errors.as_str() == Some(""),
+        "recording the certificate was refused: {errors}"
+    );
+    expect_stage(coord, "Certificado", "after «Registrar certificado»").await?;
+    let folio = coord.text("#folio").await?;
+    check!(folio == FOLIO, "the card shows the folio {folio:?}");
+    let card = coord.text("dl.ficha").await?;
+    for want in [
+        format!("Folio {FOLIO} del {today}, emitido por {CERTIFIER}"),
+        // EC0539 has no validity recorded in the catalogue.
+        "Sin vencimiento registrado".to_string(),
+    ] {
+        check!(
+            card.contains(&want),
+            "the card does not show {want:?}: {card}"
         );
     }
-    // Keep the logs, sheets and screenshots; drop the bulky parts.
-    for bulky in ["chrome-escritorio", "chrome-telefono", "demo"] {
-        let _ = std::fs::remove_dir_all(dir.join(bulky));
+    let main = coord.text("main").await?;
+    check!(
+        main.contains("Proceso concluido con certificado."),
+        "the page does not say the process is concluded: {main}"
+    );
+    check!(
+        step_forms(coord).await?.is_empty(),
+        "a certified process still offers a step"
+    );
+
+    // 9. The history lists every step, by whom, in order.
+    *step = "9. history";
+    let steps = history(coord).await?;
+    let want = [
+        (
+            "Diagnóstico",
+            COORDINATION,
+            format!(
+                "Proceso abierto; diagnóstico del {today}. Diagnóstico en la prueba de navegador"
+            ),
+        ),
+        (
+            "Alineación",
+            COORDINATION,
+            "Pasa a alineación. Alineación en grupo".to_string(),
+        ),
+        ("Evaluación", COORDINATION, "Pasa a evaluación".to_string()),
+        (
+            "Evaluación",
+            EVALUATION,
+            format!("Evaluación del {today}: Competente (evaluó {EVALUATOR_NAME})"),
+        ),
+        (
+            "Certificado",
+            COORDINATION,
+            format!(
+                "Certificado con folio {FOLIO} del {today}, emitido por {CERTIFIER}. Datos copiados del certificado de prueba"
+            ),
+        ),
+    ];
+    check!(
+        steps.len() == want.len(),
+        "the history has {} lines, expected {}: {steps:?}",
+        steps.len(),
+        want.len()
+    );
+    for (i, ((stage, line), (want_stage, by, note))) in steps.iter().zip(&want).enumerate() {
+        check!(
+            stage == want_stage && line.contains(&format!("— {by}: {note}")),
+            "history line {} is {line:?}, expected «{want_stage}» — {by}: {note}",
+            i + 1
+        );
     }
+    coord.screenshot(dir, "certificacion-final").await?;
+    clock.lap("steps 8–9 (certificate, history)");
+
+    // 10. The catalogue counts one more certified person; the list shows the folio.
+    *step = "10. catalogue and list";
+    let (_, certified_after, open_after) = standard_counts(coord, STANDARD).await?;
+    check!(
+        certified_after == certified_before + 1,
+        "{STANDARD} «Personas certificadas» went from {certified_before} to {certified_after}, expected +1"
+    );
+    check!(
+        open_after == open_before,
+        "{STANDARD} «Procesos abiertos» went from {open_before} to {open_after}: the certified process should not stay open"
+    );
+    coord
+        .goto(&format!("/certificacion/procesos?estandar={standard_id}"))
+        .await?;
+    let rows = coord.rows("#procesos").await?;
+    check!(
+        rows.iter()
+            .any(|r| r.starts_with(&name) && r.contains("| Certificado |") && r.contains(FOLIO)),
+        "/certificacion/procesos does not list {name} as «Certificado» with {FOLIO}: {rows:?}"
+    );
+    clock.lap("step 10 (catalogue, list)");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certification_to_competente_in_chromium() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(rig) = Rig::start("certificación", "certificacion") else {
+        return;
+    };
+    let coord = rig.browser("coordinación", "coordinacion", 1280, 900).await;
+    let evaluator = rig.browser("evaluación", "evaluacion", 1280, 900).await;
+    let walk_start = rig.ready();
+    let mut step = "start";
+    let outcome = tokio::time::timeout(
+        CERTIFICATION_TIMEOUT,
+        certification_walk(&coord, &evaluator, &rig.dir, &mut step),
+    )
+    .await;
+    rig.finish(&[&coord, &evaluator], walk_start, step, outcome)
+        .await;
 }
