@@ -328,7 +328,7 @@ async fn issue_in_tx(
         let sql = format!(
             "INSERT INTO credentials (folio, kind, subject_id, person_id, recipient_name, title, minutes, first_day, last_day, issuer_id, \
              issuer_name, signatory, signatory_title, issued_at, expires_at, status_index, credential_json) VALUES {} RETURNING id, person_id, folio",
-            crate::people::placeholders(chunk.len(), 17)
+            crate::people::placeholders(tx.backend(), chunk.len(), 17)
         );
         let inserted: Vec<(i64, i64, String)> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));

@@ -2,7 +2,7 @@
 //! read only through [`Store::personal_data`], which audits every read.
 
 use crate::audit::{Event, append};
-use crate::{Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use crate::{Backend, Result, Store, StoreError, Tx, now, on_pool, on_tx};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use violeta_domain::access::PeopleScope;
@@ -311,7 +311,7 @@ impl Store {
     pub async fn registered_curps(&self, curps: &[&str]) -> Result<std::collections::HashSet<String>> {
         let mut out = std::collections::HashSet::new();
         for chunk in curps.chunks(BULK_ROWS) {
-            let sql = format!("SELECT curp FROM people WHERE curp IN ({})", in_list(chunk.len()));
+            let sql = format!("SELECT curp FROM people WHERE curp IN ({})", in_list(self.backend(), chunk.len()));
             let found: Vec<String> = on_pool!(self, |p| {
                 let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
                 for c in chunk {
@@ -370,8 +370,10 @@ fn duplicate_curp(e: StoreError, d: &PersonDraft) -> StoreError {
 /// (SQLite 32,766; PostgreSQL 65,535) at 14 parameters a row.
 pub(crate) const BULK_ROWS: usize = 500;
 
-/// "($1, $2, …), (…)" for `rows` rows of `cols` parameters.
-pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+/// "($1, $2, …), (…)" for `rows` rows of `cols` parameters. SQLite gets anonymous `?`
+/// parameters: binding a numbered one makes it search the statement's parameter names, which
+/// turns a statement with thousands of parameters quadratic.
+pub(crate) fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -382,24 +384,32 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
         }
         s.push(')');
     }
     s
 }
 
-/// "$1,$2,…,$n" for an `IN (…)` list.
-fn in_list(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+/// "$1,$2,…,$n" (PostgreSQL) or "?,?,…" (SQLite) for an `IN (…)` list.
+fn in_list(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => vec!["?"; n].join(","),
+        Backend::Postgres => (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(","),
+    }
 }
 
 /// The ids of the people with these CURPs, in bulk.
 pub(crate) async fn ids_by_curp(tx: &mut Tx, curps: &[&str]) -> Result<std::collections::HashMap<String, i64>> {
     let mut out = std::collections::HashMap::with_capacity(curps.len());
     for chunk in curps.chunks(BULK_ROWS) {
-        let sql = format!("SELECT curp, id FROM people WHERE curp IN ({})", in_list(chunk.len()));
+        let sql = format!("SELECT curp, id FROM people WHERE curp IN ({})", in_list(tx.backend(), chunk.len()));
         let rows: Vec<(String, i64)> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
             for curp in chunk {
@@ -420,7 +430,7 @@ pub(crate) async fn insert_people_bulk(tx: &mut Tx, drafts: &[&PersonDraft]) -> 
         let sql = format!(
             "INSERT INTO people (curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
              position, corps, cvegeo, email, phone, search_key, created_at, updated_at) VALUES {} RETURNING curp, id",
-            placeholders(chunk.len(), 15)
+            placeholders(tx.backend(), chunk.len(), 15)
         );
         let rows: std::result::Result<Vec<(String, i64)>, sqlx::Error> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));

@@ -365,7 +365,7 @@ impl Store {
                 "INSERT INTO attendance (session_id, person_id, status, source, pre_score, post_score, recorded_at) VALUES {} \
                  ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, source = excluded.source, \
                  pre_score = COALESCE(excluded.pre_score, attendance.pre_score), post_score = COALESCE(excluded.post_score, attendance.post_score)",
-                crate::people::placeholders(chunk.len(), 7)
+                crate::people::placeholders(tx.backend(), chunk.len(), 7)
             );
             on_tx!(&mut tx, |c| {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
