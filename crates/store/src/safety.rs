@@ -205,12 +205,40 @@ const PLACE_FILTER: &str = "($1 IS NULL OR m.cve_ent = $1) AND ($2 IS NULL OR r.
 /// Marks the public map data as changed (in the caller's transaction).
 pub(crate) async fn bump_public(tx: &mut Tx) -> Result<()> {
     on_tx!(tx, |c| sqlx::query("UPDATE public_versions SET version = version + 1 WHERE name = 'mapa'").execute(c).await?.rows_affected());
+    if let Tx::Postgres(t) = tx {
+        // Delivered at commit to every process listening (see `Store::public_changes`).
+        sqlx::query("SELECT pg_notify('violeta_mapa', '')").execute(&mut **t).await?;
+    }
     Ok(())
+}
+
+/// PostgreSQL's word that public map data changed, from any server process.
+pub struct ChangeFeed(sqlx::postgres::PgListener);
+
+impl ChangeFeed {
+    /// Waits for the next change. `Ok(true)`: a change; `Ok(false)`: the connection was
+    /// lost and made again, so changes may have been missed meanwhile.
+    pub async fn next(&mut self) -> Result<bool> {
+        Ok(self.0.try_recv().await?.is_some())
+    }
 }
 
 impl Store {
     /// The version of the public map data: it changes with every change to it, so a cache
     /// in any server process knows when to rebuild.
+    /// On PostgreSQL, a feed of changes to public map data (LISTEN/NOTIFY), so a process can
+    /// keep its cache without asking on every request. `None` on SQLite.
+    pub async fn public_changes(&self) -> Result<Option<ChangeFeed>> {
+        match &self.pool {
+            crate::Pool::Postgres(p) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(p).await?;
+                listener.listen("violeta_mapa").await?;
+                Ok(Some(ChangeFeed(listener)))
+            }
+            crate::Pool::Sqlite(..) => Ok(None),
+        }
+    }
+
     pub async fn public_map_version(&self) -> Result<i64> {
         Ok(on_pool!(self, |p| sqlx::query_scalar("SELECT version FROM public_versions WHERE name = 'mapa'").fetch_one(p).await?))
     }

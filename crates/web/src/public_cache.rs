@@ -242,6 +242,42 @@ pub struct PublicCache {
     hits: AtomicU64,
     loads: AtomicU64,
     renders: AtomicU64,
+    /// On PostgreSQL, the version as pushed by the change feed, while it is known.
+    pushed: Arc<PushedVersion>,
+    listening: std::sync::atomic::AtomicBool,
+}
+
+/// The public data version kept current by PostgreSQL's notifications.
+#[derive(Default)]
+struct PushedVersion {
+    known: std::sync::atomic::AtomicBool,
+    version: std::sync::atomic::AtomicI64,
+}
+
+/// Keeps `pushed` current from the store's change feed; when the feed breaks, `pushed` is
+/// marked unknown (requests then ask the store) and the feed is opened again.
+async fn follow_changes(store: Store, pushed: Arc<PushedVersion>) {
+    loop {
+        match store.public_changes().await {
+            Ok(None) => return,
+            Ok(Some(mut feed)) => loop {
+                // Read after subscribing, and after every notice: nothing is missed.
+                match store.public_map_version().await {
+                    Ok(v) => {
+                        pushed.version.store(v, Ordering::SeqCst);
+                        pushed.known.store(true, Ordering::SeqCst);
+                    }
+                    Err(_) => break,
+                }
+                if feed.next().await.is_err() {
+                    break;
+                }
+            },
+            Err(e) => tracing::warn!(error = %e, "no se pudo escuchar los cambios del mapa público"),
+        }
+        pushed.known.store(false, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -270,8 +306,15 @@ impl PublicCache {
         self.renders.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The current version of the public map data: one query.
+    /// The current version of the public map data: one query on SQLite; on PostgreSQL, what
+    /// the change feed last pushed (one query while the feed is not up).
     pub async fn version(&self, store: &Store) -> Result<i64, StoreError> {
+        if self.pushed.known.load(Ordering::SeqCst) {
+            return Ok(self.pushed.version.load(Ordering::SeqCst));
+        }
+        if store.backend() == violeta_store::Backend::Postgres && !self.listening.swap(true, Ordering::SeqCst) {
+            tokio::spawn(follow_changes(store.clone(), self.pushed.clone()));
+        }
         store.public_map_version().await
     }
 
