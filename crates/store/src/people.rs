@@ -329,29 +329,40 @@ impl Store {
     }
 }
 
+/// The columns of a new person, in the order [`bind_person!`] binds them.
+const PERSON_COLUMNS: &str = "curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
+    position, corps, cvegeo, email, phone, search_key, created_at, updated_at";
+const PERSON_COLUMN_COUNT: usize = 15;
+
+/// Binds a draft's values for [`PERSON_COLUMNS`], with `$t` as both timestamps.
+macro_rules! bind_person {
+    ($q:expr, $d:expr, $t:expr) => {
+        $q.bind($d.curp.as_ref().map(|c| c.as_str()))
+            .bind(&$d.given_names)
+            .bind(&$d.first_surname)
+            .bind(&$d.second_surname)
+            .bind($d.sex.map(|s| s.code()))
+            .bind($d.curp.as_ref().and_then(|c| c.birth_date()))
+            .bind($d.institution_id)
+            .bind(&$d.position)
+            .bind($d.corps.map(|c| c.code()))
+            .bind($d.municipality.as_ref().map(|m| m.as_str()))
+            .bind(&$d.email)
+            .bind(&$d.phone)
+            .bind($d.search_key())
+            .bind($t)
+            .bind($t)
+    };
+}
+
 pub(crate) async fn insert_person(tx: &mut Tx, d: &PersonDraft) -> Result<i64> {
     let t = now();
-    let result: std::result::Result<i64, sqlx::Error> = on_tx!(tx, |c| sqlx::query_scalar(
-        "INSERT INTO people (curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
-         position, corps, cvegeo, email, phone, search_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id"
-    )
-    .bind(d.curp.as_ref().map(|c| c.as_str()))
-    .bind(&d.given_names)
-    .bind(&d.first_surname)
-    .bind(&d.second_surname)
-    .bind(d.sex.map(|s| s.code()))
-    .bind(d.curp.as_ref().and_then(|c| c.birth_date()))
-    .bind(d.institution_id)
-    .bind(&d.position)
-    .bind(d.corps.map(|c| c.code()))
-    .bind(d.municipality.as_ref().map(|m| m.as_str()))
-    .bind(&d.email)
-    .bind(&d.phone)
-    .bind(d.search_key())
-    .bind(t)
-    .fetch_one(c)
-    .await);
+    let sql = format!(
+        "INSERT INTO people ({PERSON_COLUMNS}) VALUES {} RETURNING id",
+        placeholders(tx.backend(), 1, PERSON_COLUMN_COUNT)
+    );
+    let result: std::result::Result<i64, sqlx::Error> =
+        on_tx!(tx, |c| bind_person!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())), d, t).fetch_one(c).await);
     result.map_err(|e| duplicate_curp(e.into(), d))
 }
 
@@ -428,29 +439,13 @@ pub(crate) async fn insert_people_bulk(tx: &mut Tx, drafts: &[&PersonDraft]) -> 
     let t = now();
     for chunk in drafts.chunks(BULK_ROWS) {
         let sql = format!(
-            "INSERT INTO people (curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
-             position, corps, cvegeo, email, phone, search_key, created_at, updated_at) VALUES {} RETURNING curp, id",
-            placeholders(tx.backend(), chunk.len(), 15)
+            "INSERT INTO people ({PERSON_COLUMNS}) VALUES {} RETURNING curp, id",
+            placeholders(tx.backend(), chunk.len(), PERSON_COLUMN_COUNT)
         );
         let rows: std::result::Result<Vec<(String, i64)>, sqlx::Error> = on_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
             for d in chunk {
-                q = q
-                    .bind(d.curp.as_ref().map(|c| c.as_str()))
-                    .bind(&d.given_names)
-                    .bind(&d.first_surname)
-                    .bind(&d.second_surname)
-                    .bind(d.sex.map(|s| s.code()))
-                    .bind(d.curp.as_ref().and_then(|c| c.birth_date()))
-                    .bind(d.institution_id)
-                    .bind(&d.position)
-                    .bind(d.corps.map(|c| c.code()))
-                    .bind(d.municipality.as_ref().map(|m| m.as_str()))
-                    .bind(&d.email)
-                    .bind(&d.phone)
-                    .bind(d.search_key())
-                    .bind(t)
-                    .bind(t);
+                q = bind_person!(q, d, t);
             }
             q.fetch_all(c).await
         });
