@@ -68,6 +68,33 @@ impl Store {
         .await?))
     }
 
+    /// Corrects an institution's name, acronym, kind, level or municipality.
+    pub async fn update_institution(&self, actor: &Actor, id: i64, new: &NewInstitution) -> Result<()> {
+        let name = validate(&new.name, new.kind, new.level, new.municipality.is_some()).map_err(StoreError::Invalid)?;
+        let mut tx = self.begin().await?;
+        let updated: std::result::Result<u64, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE institutions SET name = $1, acronym = $2, kind = $3, level = $4, cvegeo = $5, search_key = $6 WHERE id = $7"
+        )
+        .bind(&name)
+        .bind(new.acronym.trim())
+        .bind(new.kind.code())
+        .bind(new.level.code())
+        .bind(new.municipality.as_ref().map(|m| m.as_str()))
+        .bind(search_key(&name))
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()));
+        match updated.map_err(StoreError::from) {
+            Ok(0) => return Err(StoreError::NotFound("no existe esa institución".into())),
+            Ok(_) => {}
+            Err(e) if e.is_unique_violation() => return Err(StoreError::Conflict(format!("ya existe la institución «{name}»"))),
+            Err(e) => return Err(e),
+        }
+        append(&mut tx, actor, Event::new("institucion.editar", "institucion", id).with(serde_json::json!({"nombre": name}))).await?;
+        tx.commit().await
+    }
+
     pub async fn create_institution(&self, actor: &Actor, new: &NewInstitution) -> Result<i64> {
         let name = validate(&new.name, new.kind, new.level, new.municipality.is_some()).map_err(StoreError::Invalid)?;
         let mut tx = self.begin().await?;

@@ -177,6 +177,8 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/instituciones", Needs(ViewRegistry), get(pages::institutions::list))
         .get("/instituciones/nueva", Needs(EditRegistry), get(pages::institutions::new_form))
         .post("/instituciones", Needs(EditRegistry), post(pages::institutions::create))
+        .get("/instituciones/{id}/editar", Needs(EditRegistry), get(pages::institutions::edit_form))
+        .post("/instituciones/{id}", Needs(EditRegistry), post(pages::institutions::update))
         // People
         .get("/personas", Needs(ViewPeople), get(pages::people::list))
         .get("/personas/nueva", Needs(EditPeople), get(pages::people::new_form))

@@ -153,6 +153,8 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/instituciones", Roles(STAFF)),
     ("GET", "/instituciones/nueva", Roles(REGISTRARS)),
     ("POST", "/instituciones", Roles(REGISTRARS)),
+    ("GET", "/instituciones/{id}/editar", Roles(REGISTRARS)),
+    ("POST", "/instituciones/{id}", Roles(REGISTRARS)),
     // People
     ("GET", "/personas", Roles(PEOPLE_READERS)),
     ("GET", "/personas/nueva", Roles(PEOPLE_EDITORS)),

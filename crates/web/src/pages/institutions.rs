@@ -42,6 +42,8 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, Query(q): Query<ListQ
 #[template(path = "institutions/form.html")]
 struct FormPage {
     l: Layout,
+    /// Where the form posts: "/instituciones" or "/instituciones/{id}".
+    action: String,
     f: InstitutionInput,
     kinds: [InstitutionKind; 5],
     levels: [Level; 5],
@@ -65,6 +67,7 @@ pub struct InstitutionInput {
 pub async fn new_form(State(state): State<AppState>, ctx: Ctx, Query(_): Query<Notice>) -> PageResult {
     render(&FormPage {
         l: Layout::new(&ctx, &state, "Nueva institución"),
+        action: "/instituciones".into(),
         f: InstitutionInput::default(),
         kinds: InstitutionKind::ALL,
         levels: Level::ALL,
@@ -72,28 +75,57 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx, Query(_): Query<N
     })
 }
 
+fn parse(f: &InstitutionInput) -> Result<NewInstitution, String> {
+    let kind = InstitutionKind::parse(&f.kind).ok_or("elija el tipo de institución")?;
+    let level = Level::parse(&f.level).ok_or("elija el nivel")?;
+    let municipality = match f.cvegeo.trim() {
+        "" => None,
+        k => Some(MunicipalityKey::parse(k).map_err(|_| "la clave de municipio debe ser la clave INEGI de 5 dígitos")?),
+    };
+    Ok(NewInstitution { name: f.name.clone(), acronym: f.acronym.clone(), kind, level, municipality })
+}
+
+fn invalid(state: &AppState, ctx: &Ctx, title: &str, action: String, f: InstitutionInput, message: String) -> PageResult {
+    render_invalid(&FormPage {
+        l: Layout::new(ctx, state, title),
+        action,
+        f,
+        kinds: InstitutionKind::ALL,
+        levels: Level::ALL,
+        error: Some(message),
+    })
+}
+
 pub async fn create(State(state): State<AppState>, ctx: Ctx, Form(f): Form<InstitutionInput>) -> PageResult {
-    let parsed = (|| {
-        let kind = InstitutionKind::parse(&f.kind).ok_or("elija el tipo de institución")?;
-        let level = Level::parse(&f.level).ok_or("elija el nivel")?;
-        let municipality = match f.cvegeo.trim() {
-            "" => None,
-            k => Some(MunicipalityKey::parse(k).map_err(|_| "la clave de municipio debe ser la clave INEGI de 5 dígitos")?),
-        };
-        Ok::<_, &str>(NewInstitution { name: f.name.clone(), acronym: f.acronym.clone(), kind, level, municipality })
-    })();
-    let outcome = match parsed {
+    let outcome = match parse(&f) {
         Ok(new) => state.store.create_institution(&ctx.actor(), &new).await.map_err(|e| AppError::from(e).to_string()),
-        Err(m) => Err(m.to_string()),
+        Err(m) => Err(m),
     };
     match outcome {
         Ok(_) => see_other("/instituciones", "creada"),
-        Err(message) => render_invalid(&FormPage {
-            l: Layout::new(&ctx, &state, "Nueva institución"),
-            f,
-            kinds: InstitutionKind::ALL,
-            levels: Level::ALL,
-            error: Some(message),
-        }),
+        Err(message) => invalid(&state, &ctx, "Nueva institución", "/instituciones".into(), f, message),
+    }
+}
+
+pub async fn edit_form(State(state): State<AppState>, ctx: Ctx, axum::extract::Path(id): axum::extract::Path<i64>) -> PageResult {
+    let i = state.store.institution(id).await?;
+    render(&FormPage {
+        l: Layout::new(&ctx, &state, "Editar institución"),
+        action: format!("/instituciones/{id}"),
+        f: InstitutionInput { name: i.name, acronym: i.acronym, kind: i.kind, level: i.level, cvegeo: i.cvegeo.unwrap_or_default() },
+        kinds: InstitutionKind::ALL,
+        levels: Level::ALL,
+        error: None,
+    })
+}
+
+pub async fn update(State(state): State<AppState>, ctx: Ctx, axum::extract::Path(id): axum::extract::Path<i64>, Form(f): Form<InstitutionInput>) -> PageResult {
+    let outcome = match parse(&f) {
+        Ok(new) => state.store.update_institution(&ctx.actor(), id, &new).await.map_err(|e| AppError::from(e).to_string()),
+        Err(m) => Err(m),
+    };
+    match outcome {
+        Ok(()) => see_other("/instituciones", "guardado"),
+        Err(message) => invalid(&state, &ctx, "Editar institución", format!("/instituciones/{id}"), f, message),
     }
 }
