@@ -8,17 +8,16 @@
 //! it. `VIOLETA_BROWSER_URL=http://127.0.0.1:PORT` uses a running demo server instead of
 //! starting one. Logs and screenshots stay in a folder under `target/tmp/`.
 
+mod browser_support;
+
+use browser_support::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(240);
 
@@ -52,85 +51,6 @@ macro_rules! check {
             return Err(format!($($msg)+));
         }
     };
-}
-
-/// A child process killed with its process group when dropped, also on panic.
-struct Reaper {
-    name: &'static str,
-    child: Child,
-}
-
-impl Reaper {
-    fn spawn(name: &'static str, mut cmd: Command, log: &Path) -> Reaper {
-        use std::os::unix::process::CommandExt;
-        let out = std::fs::File::create(log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-        let err = out.try_clone().expect("clone log file handle");
-        cmd.process_group(0).stdin(Stdio::null()).stdout(out).stderr(err);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Reaper { name, child }
-    }
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        if self.exited().is_none() {
-            let group = format!("-{}", self.child.id());
-            let killed = Command::new("kill").args(["-KILL", "--", &group]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-            if !killed {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
-        eprintln!("[mapa] stopped {}", self.name);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().expect("local address").port()
-}
-
-/// `GET path` over HTTP/1.1: (status, body), or `None` if nobody answers yet.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Some((status, body))
-}
-
-fn wait_http_ok(port: u16, path: &str, limit: Duration, process: &mut Reaper, log: &Path) {
-    let start = Instant::now();
-    loop {
-        if http_get(port, path).is_some_and(|(s, _)| s == 200) {
-            return;
-        }
-        if let Some(status) = process.exited() {
-            panic!("{} ended ({status}) before answering {path}\n{}", process.name, tail(log, 60));
-        }
-        assert!(start.elapsed() < limit, "127.0.0.1:{port}{path} did not answer 200 within {} s\n{}", limit.as_secs(), tail(log, 60));
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    format!("--- last lines of {} ---\n{}\n---", path.display(), all[all.len().saturating_sub(lines)..].join("\n"))
-}
-
-fn work_dir() -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("mapa-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the test folder");
-    dir
 }
 
 struct Ui {
@@ -269,7 +189,7 @@ async fn public_map_in_chromium() {
     for path in [CHROMEDRIVER, CHROMIUM] {
         assert!(Path::new(path).exists(), "{path} is missing: install Debian's chromium and chromium-driver, or set VIOLETA_SKIP_BROWSER=1");
     }
-    let dir = work_dir();
+    let dir = work_dir("mapa");
     eprintln!("[mapa] work folder: {}", dir.display());
 
     let mut _server = None;
@@ -287,7 +207,7 @@ async fn public_map_in_chromium() {
                 cmd.env_remove(var);
             }
             let mut server = Reaper::spawn("violeta demo", cmd, &log);
-            wait_http_ok(port, "/healthz", Duration::from_secs(90), &mut server, &log);
+            wait_http_ok(port, "/healthz", Duration::from_secs(90), Some(&mut server), &log);
             _server = Some(server);
             format!("http://127.0.0.1:{port}")
         }
@@ -298,7 +218,7 @@ async fn public_map_in_chromium() {
     let mut cmd = Command::new(CHROMEDRIVER);
     cmd.arg(format!("--port={driver_port}"));
     let mut driver = Reaper::spawn("chromedriver", cmd, &driver_log);
-    wait_http_ok(driver_port, "/status", Duration::from_secs(30), &mut driver, &driver_log);
+    wait_http_ok(driver_port, "/status", Duration::from_secs(30), Some(&mut driver), &driver_log);
 
     let profile = dir.join("chrome");
     let capabilities = serde_json::json!({

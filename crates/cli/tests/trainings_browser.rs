@@ -26,17 +26,16 @@
 //! the spreadsheets and the screenshots stay in a folder under `target/tmp/`, printed at
 //! the start.
 
+mod browser_support;
+
+use browser_support::*;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const EMAIL: &str = "instruccion@demo.violeta.mx";
 const PASSWORD: &str = "violeta-demo";
 const TITLE: &str = "Atención de primer contacto (prueba)";
@@ -68,173 +67,8 @@ macro_rules! check {
 // ---------------------------------------------------------------------------
 // Processes
 
-/// A child process killed with its whole process group when dropped, also on panic.
-struct Reaper {
-    name: &'static str,
-    child: Child,
-}
-
-impl Reaper {
-    fn spawn(name: &'static str, mut cmd: Command, log: &Path) -> Reaper {
-        use std::os::unix::process::CommandExt;
-        let out = std::fs::File::create(log)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-        let err = out.try_clone().expect("clone log file handle");
-        // Its own process group, so that the browsers ChromeDriver starts die with it.
-        cmd.process_group(0)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Reaper { name, child }
-    }
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        if self.exited().is_none() {
-            let group = format!("-{}", self.child.id());
-            let killed = Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !killed {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
-        eprintln!("[navegador] stopped {}", self.name);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0")
-        .local_addr()
-        .expect("local address")
-        .port()
-}
-
-/// The status of `GET path` (HTTP/1.1, `Connection: close`), or `None` if nobody answers yet.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .ok()?;
-    let mut head = [0u8; 64];
-    let mut got = 0;
-    while got < 12 {
-        match stream.read(&mut head[got..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got += n,
-        }
-    }
-    String::from_utf8_lossy(&head[..got])
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-fn wait_http_ok(port: u16, path: &str, limit: Duration, process: &mut Reaper, log: &Path) {
-    let start = Instant::now();
-    loop {
-        if http_status(port, path) == Some(200) {
-            eprintln!(
-                "[navegador] 127.0.0.1:{port}{path} answered after {:.1} s",
-                start.elapsed().as_secs_f32()
-            );
-            return;
-        }
-        if let Some(status) = process.exited() {
-            panic!(
-                "{} ended ({status}) before answering {path}\n{}",
-                process.name,
-                tail(log, 60)
-            );
-        }
-        assert!(
-            start.elapsed() < limit,
-            "127.0.0.1:{port}{path} did not answer 200 within {} s\n{}",
-            limit.as_secs(),
-            tail(log, 60)
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    format!(
-        "--- last lines of {} ---\n{}\n---",
-        path.display(),
-        all[all.len().saturating_sub(lines)..].join("\n")
-    )
-}
-
-fn work_dir(folder: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{folder}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the test folder");
-    dir
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => &text[..i],
-        None => text,
-    }
-}
-
 // ---------------------------------------------------------------------------
 // CURPs and the sign-in sheet
-
-/// RENAPO's check digit for the first 17 characters of a CURP.
-fn curp_check_digit(first17: &str) -> char {
-    const DICT: &str = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
-    let chars: Vec<char> = first17.chars().collect();
-    assert_eq!(chars.len(), 17, "a CURP's first part has 17 characters");
-    let sum: u32 = chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            DICT.chars()
-                .position(|d| d == *c)
-                .expect("character of the CURP dictionary") as u32
-                * (18 - i as u32)
-        })
-        .sum();
-    char::from_digit((10 - sum % 10) % 10, 10).unwrap()
-}
-
-fn valid_curp(first17: &str) -> String {
-    format!("{first17}{}", curp_check_digit(first17))
-}
-
-fn curp_with_wrong_digit(first17: &str) -> String {
-    let right = curp_check_digit(first17).to_digit(10).unwrap();
-    format!(
-        "{first17}{}",
-        char::from_digit((right + 1) % 10, 10).unwrap()
-    )
-}
 
 /// One person of the sheet: full name, first 17 CURP characters (state MC), SEXO ("F"
 /// femenino or "M" masculino, matching the CURP's 11th character) and position.
@@ -1179,7 +1013,7 @@ impl Rig {
             port,
             "/healthz",
             Duration::from_secs(120),
-            &mut server,
+            Some(&mut server),
             &log,
         );
 
@@ -1192,7 +1026,7 @@ impl Rig {
             driver_port,
             "/status",
             Duration::from_secs(30),
-            &mut driver,
+            Some(&mut driver),
             &driver_log,
         );
         Some(Rig {
