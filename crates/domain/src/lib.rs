@@ -47,6 +47,7 @@ pub mod text;
 pub mod training;
 pub mod certification;
 pub mod credential;
+pub mod learning;
 
 pub use curp::Curp;
 pub mod secret;
