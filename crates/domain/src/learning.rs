@@ -2,7 +2,6 @@
 //! before learners see it, how a quiz draws its questions and grades an attempt, and when a
 //! learner has completed a course.
 
-use crate::coded_enum;
 use crate::text::clean;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -18,6 +18,7 @@ pub mod certification;
 pub mod credentials;
 pub mod institutions;
 pub mod jobs;
+pub mod learning;
 pub mod people;
 pub mod safety;
 pub mod seed;
