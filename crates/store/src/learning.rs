@@ -876,13 +876,13 @@ impl Store {
         let mut tx = self.begin().await?;
         let course = course_in_tx(&mut tx, course_id).await?;
         let today = violeta_domain::hours::mexico_city_now().date();
-        if course.status() != CourseStatus::Publicado {
-            return Err(StoreError::Invalid("el curso no está publicado: no admite inscripciones".into()));
-        }
         let sql = format!("{ENROLMENT_SELECT} WHERE course_id = $1 AND person_id = $2");
         let existing: Option<Enrolment> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course_id).bind(person_id).fetch_optional(&mut *c).await?);
         if let Some(e) = existing {
             return Ok(e);
+        }
+        if course.status() != CourseStatus::Publicado {
+            return Err(StoreError::Invalid("el curso no está publicado: no admite inscripciones".into()));
         }
         if source == EnrolmentSource::Autoinscripcion && !course.enrolment_open(today) {
             return Err(StoreError::Invalid("las inscripciones a este curso ya cerraron".into()));
