@@ -2,6 +2,7 @@
 //! ingestion, shared by the web layer and the command line (imports, demo data).
 //! Nothing here knows about HTTP.
 
+pub mod learning;
 pub mod credentials;
 pub mod attendance;
 pub mod avgm;
