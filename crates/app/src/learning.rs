@@ -222,6 +222,61 @@ fn parse_moodle_date(s: &str) -> Option<DateTime<Utc>> {
     Some((local + chrono::Duration::hours(6)).and_utc())
 }
 
+// ----- exports -----
+
+const REPORT_HEADERS: [&str; 4] = ["Inscripciones", "Conclusiones", "Tasa de conclusión (%)", "Clave"];
+
+/// The completion report as CSV (UTF-8 with a BOM, so Excel reads the accents).
+pub fn report_csv(dimension: &str, rows: &[violeta_store::learning::ReportRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([dimension, REPORT_HEADERS[0], REPORT_HEADERS[1], REPORT_HEADERS[2], REPORT_HEADERS[3]]);
+    for r in rows {
+        let _ = w.write_record([r.label.clone(), r.enrolled.to_string(), r.completed.to_string(), format!("{:.1}", r.rate()), r.key.clone()]);
+    }
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    out.extend(w.into_inner().unwrap_or_default());
+    out
+}
+
+/// The completion report as XLSX, with its title and the definitions of its figures.
+pub fn report_xlsx(title: &str, dimension: &str, rows: &[violeta_store::learning::ReportRow]) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    sheet.set_name("Conclusión de cursos").map_err(e)?;
+    let bold = Format::new().set_bold();
+    sheet.write_string_with_format(0, 0, title, &bold).map_err(e)?;
+    sheet.write_string(1, 0, "Inscripciones: personas inscritas en un curso (una por curso). Conclusiones: de ellas, las que concluyeron. Tasa: conclusiones entre inscripciones.").map_err(e)?;
+    sheet.write_string_with_format(3, 0, dimension, &bold).map_err(e)?;
+    for (c, h) in REPORT_HEADERS.iter().enumerate() {
+        sheet.write_string_with_format(3, c as u16 + 1, *h, &bold).map_err(e)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = 4 + i as u32;
+        sheet.write_string(row, 0, &r.label).map_err(e)?;
+        sheet.write_number(row, 1, r.enrolled as f64).map_err(e)?;
+        sheet.write_number(row, 2, r.completed as f64).map_err(e)?;
+        sheet.write_number(row, 3, r.rate()).map_err(e)?;
+        sheet.write_string(row, 4, &r.key).map_err(e)?;
+    }
+    sheet.autofit();
+    book.save_to_buffer().map_err(e)
+}
+
+/// Every constancia PDF of a course (or cohort) in one ZIP, named by folio and person.
+pub fn constancias_zip(records: &[violeta_store::credentials::CredentialRecord], base_url: &str) -> Result<Vec<u8>, String> {
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for c in records {
+        let pdf = crate::constancia::pdf(c, base_url)?;
+        let state = if c.revoked_at.is_some() { "-revocada" } else { "" };
+        zip.start_file(format!("{}{state}.pdf", c.folio), options).map_err(|e| e.to_string())?;
+        zip.write_all(&pdf).map_err(|e| e.to_string())?;
+    }
+    Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,6 +93,11 @@ pub enum Permission {
     ManageCertification,
     /// Record a candidate's evaluation (evaluator, date, result, evidence portfolio).
     RecordEvaluations,
+    /// The learning centre as a learner: enrol, study, take quizzes, own constancias.
+    TakeCourses,
+    /// The learning centre as staff: author and publish courses, cohorts, bulk enrolment,
+    /// Moodle history, course constancias and completion reports (figures only).
+    ManageCourses,
 }
 
 impl Role {
@@ -102,17 +107,19 @@ impl Role {
         match self {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
-                ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations,
+                ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations, TakeCourses,
+                ManageCourses,
             ],
             Role::Coordinacion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
-                ViewCertification, ManageCertification, RecordEvaluations,
+                ViewCertification, ManageCertification, RecordEvaluations, TakeCourses, ManageCourses,
             ],
-            Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings],
-            Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations],
-            Role::OperacionAlertaRosa => &[ViewRegistry],
-            Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification],
-            Role::Participante => &[],
+            Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings, TakeCourses, ManageCourses],
+            Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations, TakeCourses],
+            Role::OperacionAlertaRosa => &[ViewRegistry, TakeCourses],
+            Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification, TakeCourses],
+            // Public servants who take courses: their own learning and nothing else.
+            Role::Participante => &[TakeCourses],
         }
     }
 }

@@ -1343,3 +1343,38 @@ async fn put_file(tx: &mut Tx, course_id: i64, name: &str, content_type: &str, b
             .rows_affected());
     Ok(())
 }
+
+impl Store {
+    /// Ties a learner's account to her record in the registry, by CURP. A registered CURP is
+    /// tied only when the record carries the account's email (so nobody claims another
+    /// person's record and constancias); a new CURP creates the record with that email.
+    pub async fn link_learner(&self, actor: &Actor, user_id: i64, account_email: &str, draft: &PersonDraft) -> Result<i64> {
+        let curp = draft.curp.as_ref().ok_or_else(|| StoreError::Invalid("indique su CURP".into()))?;
+        let mut tx = self.begin().await?;
+        let linked: Option<Option<i64>> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT person_id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *c).await?);
+        match linked {
+            None => return Err(StoreError::NotFound("no existe esa cuenta".into())),
+            Some(Some(_)) => return Err(StoreError::Conflict("su cuenta ya está vinculada a un registro".into())),
+            Some(None) => {}
+        }
+        let existing: Option<(i64, String)> =
+            on_tx!(&mut tx, |c| sqlx::query_as("SELECT id, email FROM people WHERE curp = $1").bind(curp.as_str()).fetch_optional(&mut *c).await?);
+        let person_id = match existing {
+            Some((id, email)) if email.trim().eq_ignore_ascii_case(account_email.trim()) => id,
+            Some(_) => {
+                return Err(StoreError::Conflict(
+                    "esa CURP ya está en el registro con otro correo: pida a la coordinación del centro que vincule su cuenta".into(),
+                ));
+            }
+            None => {
+                let mut draft = draft.clone();
+                draft.email = account_email.trim().to_lowercase();
+                crate::people::insert_person(&mut tx, &draft).await?
+            }
+        };
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE users SET person_id = $1 WHERE id = $2").bind(person_id).bind(user_id).execute(&mut *c).await?.rows_affected());
+        append(&mut tx, actor, Event::new("cuenta.vincular_persona", "usuario", user_id).with(serde_json::json!({"persona": person_id}))).await?;
+        tx.commit().await?;
+        Ok(person_id)
+    }
+}

@@ -18,6 +18,8 @@ pub struct Layout {
     pub nav_certification: bool,
     pub nav_users: bool,
     pub nav_audit: bool,
+    pub nav_learn: bool,
+    pub nav_courses: bool,
 }
 
 impl Layout {
@@ -33,6 +35,8 @@ impl Layout {
             nav_certification: ctx.can(Permission::ViewCertification),
             nav_users: ctx.can(Permission::ManageUsers),
             nav_audit: ctx.can(Permission::ViewAudit),
+            nav_learn: ctx.can(Permission::TakeCourses),
+            nav_courses: ctx.can(Permission::ManageCourses),
         }
     }
 
@@ -55,6 +59,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "constancias" => "Las constancias se emitieron.",
         "revocada" => "La constancia quedó revocada.",
         "reemitida" => "Se emitió la constancia corregida; la anterior quedó reemplazada.",
+        "vinculada" => "Su cuenta quedó vinculada a su registro. Ya puede inscribirse en los cursos.",
+        "inscrita" => "Quedó inscrita en el curso. Puede empezar cuando quiera.",
+        "concluido" => "¡Concluyó el curso! Su constancia está en «Mis cursos».",
+        "publicado" => "El curso quedó publicado.",
         _ => return None,
     })
 }

@@ -13,6 +13,7 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod layout;
+pub mod markdown;
 pub mod metrics;
 pub mod pages;
 pub mod routes;

@@ -4,6 +4,8 @@ pub mod account;
 pub mod audit;
 pub mod certification;
 pub mod constancias;
+pub mod courses;
+pub mod learn;
 pub mod home;
 pub mod institutions;
 pub mod people;
