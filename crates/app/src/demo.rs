@@ -313,6 +313,9 @@ pub async fn load(store: &Store) -> Result<()> {
         let token = crate::credentials::random_token();
         store.create_password_link(&actor, id, &token, chrono::Duration::minutes(5)).await?;
         store.use_password_link(&token, &hash, "sistema").await?;
+        if role == Role::Participante {
+            crate::demo_courses::load(store, &actor, id, email).await?;
+        }
     }
     Ok(())
 }
@@ -565,6 +568,9 @@ pub async fn issue_constancias(store: &Store, base_url: &str) -> Result<usize> {
             store.issue_training_credentials(&actor, t.id, Signing { master: &master, base_url }).await?;
             issued += store.training_credentials(t.id).await?.len();
         }
+    }
+    for course in store.courses(None).await? {
+        issued += store.issue_course_credentials(&actor, course.id, Signing { master: &master, base_url }).await?.len();
     }
     Ok(issued)
 }

@@ -61,15 +61,40 @@ pub fn read_archive(bytes: &[u8]) -> Result<(CourseDraft, Vec<(String, Vec<u8>)>
         f.read_to_end(&mut buf).map_err(|e| format!("{name}: no se pudo descomprimir: {e}"))?;
         entries.push((name, buf));
     }
+    read_entries(entries)
+}
+
+/// Reads a course folder from disk (the same layout as the archive).
+pub fn read_folder(dir: &std::path::Path) -> Result<(CourseDraft, Vec<(String, Vec<u8>)>), String> {
+    let mut entries = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let list = std::fs::read_dir(&d).map_err(|e| format!("no se pudo leer la carpeta {}: {e}", d.display()))?;
+        for entry in list {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(dir).map_err(|e| e.to_string())?.to_string_lossy().replace('\\', "/");
+                let bytes = std::fs::read(&path).map_err(|e| format!("no se pudo leer {name}: {e}"))?;
+                entries.push((name, bytes));
+            }
+        }
+    }
+    read_entries(entries)
+}
+
+/// Reads a course from its files: (path inside the course, bytes).
+pub fn read_entries(entries: Vec<(String, Vec<u8>)>) -> Result<(CourseDraft, Vec<(String, Vec<u8>)>), String> {
     // A folder zipped whole puts everything under one top folder: look through it.
     let prefix = entries
         .iter()
         .find(|(n, _)| n == MANIFEST || n.ends_with(&format!("/{MANIFEST}")))
         .map(|(n, _)| n[..n.len() - MANIFEST.len()].to_string())
-        .ok_or_else(|| format!("el ZIP no tiene {MANIFEST}"))?;
+        .ok_or_else(|| format!("no se encontró {MANIFEST}: el curso debe traerlo en su carpeta principal"))?;
     let inside = |n: &str| n.strip_prefix(prefix.as_str()).map(str::to_string);
     let text_of = |entries: &[(String, Vec<u8>)], path: &str| -> Result<String, String> {
-        let bytes = entries.iter().find(|(n, _)| inside(n).as_deref() == Some(path)).map(|(_, b)| b).ok_or_else(|| format!("falta el archivo «{path}» en el ZIP"))?;
+        let bytes = entries.iter().find(|(n, _)| inside(n).as_deref() == Some(path)).map(|(_, b)| b).ok_or_else(|| format!("falta el archivo «{path}» que nombra {MANIFEST}"))?;
         String::from_utf8(bytes.clone()).map_err(|e| format!("«{path}» no está en UTF-8 (byte {})", e.utf8_error().valid_up_to() + 1))
     };
     let manifest = Manifest::parse(&text_of(&entries, MANIFEST)?)?;

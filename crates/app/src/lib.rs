@@ -10,6 +10,7 @@ pub mod constancia;
 pub mod certification;
 pub mod coverage;
 pub mod demo;
+pub mod demo_courses;
 pub mod people_import;
 pub mod regions;
 pub mod report;

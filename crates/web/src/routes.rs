@@ -135,6 +135,7 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .post("/constancias/{folio}/revocar", Needs(ManageTrainings), post(pages::constancias::revoke))
         .post("/constancias/{folio}/reemitir", Needs(ManageTrainings), post(pages::constancias::reissue))
         .get("/verificar", Public, get(pages::constancias::lookup))
+        .post("/verificar/documento", Public, post(pages::constancias::verify_document))
         // `{folio}` or `{folio}.json` (the signed document): the router has no suffix patterns.
         .get("/verificar/{folio}", Public, get(pages::constancias::verify_page))
         .get("/api/v1/constancias/{folio}", Public, get(api::constancias::verify))

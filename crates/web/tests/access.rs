@@ -116,6 +116,7 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("POST", "/constancias/{folio}/revocar", Roles(TRAINERS)),
     ("POST", "/constancias/{folio}/reemitir", Roles(TRAINERS)),
     ("GET", "/verificar", Public),
+    ("POST", "/verificar/documento", Public),
     ("GET", "/verificar/{folio}", Public),
     ("GET", "/api/v1/constancias/{folio}", Public),
     ("GET", "/.well-known/violeta/emisor.json", Public),

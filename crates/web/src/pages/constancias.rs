@@ -294,3 +294,38 @@ pub async fn status_list(State(state): State<AppState>, headers: HeaderMap) -> P
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(response)
 }
+
+// ----- a holder's document -----
+
+#[derive(Deserialize, Default)]
+pub struct DocumentForm {
+    #[serde(default)]
+    documento: String,
+}
+
+#[derive(Template)]
+#[template(path = "constancias/document.html")]
+struct DocumentPage {
+    l: Layout,
+    error: Option<String>,
+    check: Option<violeta_app::credentials::DocumentCheck>,
+}
+
+impl DocumentPage {
+    fn reason(&self) -> String {
+        match &self.check {
+            Some(c) => c.result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+}
+
+/// `POST /verificar/documento`: checks the signed JSON a holder presents (pasted), against
+/// the published keys and the revocation records.
+pub async fn verify_document(State(state): State<AppState>, ctx: Ctx, Form(f): Form<DocumentForm>) -> PageResult {
+    let l = Layout::new(&ctx, &state, "Verificar el documento de una constancia");
+    match violeta_app::credentials::check_document(&state.store, &f.documento).await {
+        Ok(check) => render(&DocumentPage { l, error: None, check: Some(check) }),
+        Err(e) => super::render_invalid(&DocumentPage { l, error: Some(e), check: None }),
+    }
+}
