@@ -87,6 +87,12 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Courses of the learning centre in their portable form (folder or ZIP).
+    #[command(subcommand)]
+    Course(CourseCommand),
+    /// Constancias, checked offline.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Writes a consistent copy of the SQLite database while it is in use.
     Backup {
         #[command(flatten)]
@@ -181,6 +187,42 @@ enum ImportCommand {
 }
 
 #[derive(Subcommand)]
+enum CourseCommand {
+    /// Imports a course (a folder with curso.json, or its ZIP) as a draft, all or nothing.
+    Import {
+        #[command(flatten)]
+        data: Data,
+        path: PathBuf,
+    },
+    /// Writes a course as a ZIP (curso.json, lessons in Markdown, files).
+    Export {
+        #[command(flatten)]
+        data: Data,
+        /// The course's id.
+        id: i64,
+        /// Destination file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Verifies a constancia's JSON without a server, with the issuer's published keys
+    /// (`/.well-known/violeta/emisor.json`) and, if given, its revocation list
+    /// (`/.well-known/violeta/estado.json`).
+    Verify {
+        /// The constancia's JSON.
+        file: PathBuf,
+        /// The issuer's keys (emisor.json).
+        #[arg(long = "emisor")]
+        issuer: PathBuf,
+        /// The revocation list (estado.json).
+        #[arg(long = "estado")]
+        status: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Verifies the hash chain; names the first altered or removed entry.
     Verify {
@@ -249,6 +291,27 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(cmd) => user(cmd).await,
         Command::Import(cmd) => import(cmd).await,
+        Command::Course(CourseCommand::Import { data, path }) => {
+            let (draft, files) = if path.is_dir() {
+                violeta_app::learning::read_folder(&path)
+            } else {
+                let bytes = std::fs::read(&path).with_context(|| format!("no se pudo leer {}", path.display()))?;
+                violeta_app::learning::read_archive(&bytes)
+            }
+            .map_err(|e| anyhow::anyhow!("No se importó el curso: {e}"))?;
+            let store = data.open().await?;
+            let id = store.import_course(&Actor::command_line(), &draft, &files, None).await?;
+            println!("Curso {} «{}» (versión {}) importado como borrador con el número {id}: publíquelo en /cursos/{id}.", draft.info.code, draft.info.title, draft.version);
+            Ok(())
+        }
+        Command::Course(CourseCommand::Export { data, id, file }) => {
+            let store = data.open().await?;
+            let (_, bytes) = violeta_app::learning::export_archive(&store, id).await?;
+            std::fs::write(&file, bytes).with_context(|| format!("no se pudo escribir {}", file.display()))?;
+            println!("Curso {id} exportado en {}.", file.display());
+            Ok(())
+        }
+        Command::Credential(CredentialCommand::Verify { file, issuer, status }) => verify_offline(&file, &issuer, status.as_deref()),
         Command::Audit(AuditCommand::Verify { data }) => {
             let store = data.open().await?;
             match store.verify_audit().await? {
@@ -434,5 +497,41 @@ async fn import(cmd: ImportCommand) -> Result<()> {
                 Err(report) => bail!("{report}"),
             }
         }
+    }
+}
+
+/// Checks a constancia with nothing but files: its JSON, the issuer's keys and, optionally,
+/// the revocation list. Exits with an error (and the reason) when it does not stand.
+fn verify_offline(file: &Path, issuer: &Path, status: Option<&Path>) -> Result<()> {
+    use violeta_domain::credential::{claimed, parse_document, parse_public_multibase, status_list_bit, verify_against};
+    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("no se pudo leer {}", p.display()));
+    let document = parse_document(&read(file)?).map_err(anyhow::Error::msg)?;
+    let keys_doc: serde_json::Value = serde_json::from_str(&read(issuer)?).context("emisor.json no es JSON válido")?;
+    let mut keys = Vec::new();
+    for m in keys_doc["verificationMethod"].as_array().into_iter().flatten().chain(std::iter::once(&keys_doc)) {
+        if let Some(k) = m["publicKeyMultibase"].as_str().and_then(|k| parse_public_multibase(k).ok()) {
+            keys.push(k);
+        }
+    }
+    if keys.is_empty() {
+        bail!("emisor.json no trae ninguna llave pública (publicKeyMultibase)");
+    }
+    let what = claimed(&document);
+    let revoked = match (status, what.status_index) {
+        (Some(path), Some(index)) => {
+            let list: serde_json::Value = serde_json::from_str(&read(path)?).context("estado.json no es JSON válido")?;
+            let encoded = list["credentialSubject"]["encodedList"].as_str().context("estado.json no trae encodedList")?;
+            status_list_bit(encoded, index).context("no se pudo leer la lista de estado")?
+        }
+        _ => false,
+    };
+    let folio = what.folio.as_ref().map(|f| f.to_string()).unwrap_or_else(|| "sin folio".into());
+    match verify_against(&document, &keys, revoked.then_some("según la lista de estado del emisor"), chrono::Utc::now()) {
+        Ok(()) => {
+            println!("Constancia {folio}: auténtica{}.", if status.is_some() { " y vigente" } else { " (sin lista de estado: no se revisó si fue revocada)" });
+            println!("  Persona: {}\n  Logro: {}\n  Emisor: {}", what.recipient_name, what.title, what.issuer_name);
+            Ok(())
+        }
+        Err(reason) => bail!("la constancia {folio} no es válida: {reason}"),
     }
 }
