@@ -166,6 +166,19 @@ enum ImportCommand {
         #[arg(long)]
         solo_validas: bool,
     },
+    /// Enrolments into a published course (CURP, names, email, institution, municipality;
+    /// people matched by CURP, created when new), all or nothing.
+    Enrolments {
+        #[command(flatten)]
+        data: Data,
+        file: PathBuf,
+        /// The course's id.
+        #[arg(long)]
+        curso: i64,
+        /// The cohort's id, if the people join one.
+        #[arg(long)]
+        grupo: Option<i64>,
+    },
     /// AVGM declarations: Entidad, Tipo, Fecha, Título, Municipio[, Fuente, Categoría, Medida].
     Avgm {
         #[command(flatten)]
@@ -466,6 +479,24 @@ async fn import(cmd: ImportCommand) -> Result<()> {
                     println!("Asistencia registrada: {} asistencias, {} personas nuevas.", o.recorded, o.created);
                     if !o.left_out.is_empty() {
                         println!("Filas dejadas fuera por tener problemas: {:?}", o.left_out);
+                    }
+                    Ok(())
+                }
+                Err(report) => bail!("{report}"),
+            }
+        }
+        ImportCommand::Enrolments { data, file, curso, grupo } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
+            let store = data.open().await?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            match violeta_app::learning::enrol_file(&store, &actor, curso, grupo, &name, &bytes).await {
+                Ok((r, skipped)) => {
+                    println!(
+                        "Inscripción terminada: {} personas inscritas, {} ya lo estaban, {} personas nuevas en el registro.",
+                        r.enrolled, r.already, r.people_created
+                    );
+                    if !skipped.is_empty() {
+                        println!("Filas omitidas (no son personas): {}", skipped.iter().map(|(l, _)| l.to_string()).collect::<Vec<_>>().join(", "));
                     }
                     Ok(())
                 }

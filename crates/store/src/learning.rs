@@ -1027,6 +1027,17 @@ impl Store {
         Ok(rows.into_iter().map(|(id, required, done)| (id, ItemProgress { required, done })).collect())
     }
 
+    /// The standing constancia of a person for a course, if any.
+    pub async fn course_folio(&self, course_id: i64, person_id: i64) -> Result<Option<String>> {
+        Ok(on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = $1 AND person_id = $2 AND revoked_at IS NULL"
+        )
+        .bind(course_id)
+        .bind(person_id)
+        .fetch_optional(p)
+        .await?))
+    }
+
     /// A learner's courses, with progress and constancia: her dashboard.
     pub async fn learner_courses(&self, person_id: i64) -> Result<Vec<LearnerCourse>> {
         let sql = format!("{ENROLMENT_SELECT} WHERE person_id = $1 ORDER BY completed_at IS NOT NULL, enrolled_at DESC");

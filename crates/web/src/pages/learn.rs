@@ -167,7 +167,7 @@ pub async fn course(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>
             let progress = state.store.progress(e).await?;
             let items: Vec<_> = progress.values().copied().collect();
             let percent = if e.completed_at.is_some() { 100 } else { violeta_domain::learning::progress_percent(course.rule(), &items) };
-            let folio = state.store.learner_courses(e.person_id).await?.into_iter().find(|c| c.course.id == id).and_then(|c| c.folio);
+            let folio = state.store.course_folio(id, e.person_id).await?;
             (progress.into_iter().map(|(k, v)| (k, v.done)).collect(), percent, folio)
         }
         None => (BTreeMap::new(), 0, None),
