@@ -58,11 +58,13 @@ impl Course {
     }
 }
 
-const COURSE_SELECT: &str = "SELECT c.id, c.code, c.version, c.title, c.summary, c.audience, c.minutes, c.programme_id, p.name AS programme, \
-    c.status, c.completion_rule, c.valid_months, c.enrolment_closes_on, c.created_at, c.updated_at, \
-    (SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id) AS enrolled, \
-    (SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id AND e.completed_at IS NOT NULL) AS completed \
-    FROM courses c LEFT JOIN programmes p ON p.id = c.programme_id";
+const COURSE_COLUMNS: &str = "c.id, c.code, c.version, c.title, c.summary, c.audience, c.minutes, c.programme_id, p.name AS programme, \
+    c.status, c.completion_rule, c.valid_months, c.enrolment_closes_on, c.created_at, c.updated_at";
+const COURSE_FROM: &str = "FROM courses c LEFT JOIN programmes p ON p.id = c.programme_id";
+const COURSE_FIGURES: &str = "(SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id) AS enrolled, \
+    (SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id AND e.completed_at IS NOT NULL) AS completed";
+/// Courses with their figures (staff pages).
+static COURSE_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("SELECT {COURSE_COLUMNS}, {COURSE_FIGURES} {COURSE_FROM}"));
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Module {
@@ -353,7 +355,7 @@ fn invalid(e: String) -> StoreError {
 }
 
 async fn course_in_tx(tx: &mut Tx, id: i64) -> Result<Course> {
-    let sql = format!("{COURSE_SELECT} WHERE c.id = $1");
+    let sql = format!("{} WHERE c.id = $1", *COURSE_SELECT);
     let course: Option<Course> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await?);
     course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
 }
@@ -721,12 +723,19 @@ impl Store {
 
     /// Courses, newest first; `status` narrows to one state.
     pub async fn courses(&self, status: Option<CourseStatus>) -> Result<Vec<Course>> {
-        let sql = format!("{COURSE_SELECT} WHERE ($1 IS NULL OR c.status = $1) ORDER BY c.title, c.version DESC");
+        let sql = format!("{} WHERE ($1 IS NULL OR c.status = $1) ORDER BY c.title, c.version DESC", *COURSE_SELECT);
         Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(status.map(|s| s.code())).fetch_all(p).await?))
     }
 
+    /// A course without its figures (no counting): for learners' pages.
+    pub async fn course_light(&self, id: i64) -> Result<Course> {
+        let sql = format!("SELECT {COURSE_COLUMNS}, 0 AS enrolled, 0 AS completed {COURSE_FROM} WHERE c.id = $1");
+        let course: Option<Course> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
+        course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
+    }
+
     pub async fn course(&self, id: i64) -> Result<Course> {
-        let sql = format!("{COURSE_SELECT} WHERE c.id = $1");
+        let sql = format!("{} WHERE c.id = $1", *COURSE_SELECT);
         let course: Option<Course> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
         course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
     }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod public_cache;
+pub mod signatures;
 
 pub use routes::{Access, RouteInfo};
 pub use violeta_store::Store;
@@ -47,11 +48,13 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// What the public map shows, until it changes.
     pub public_cache: Arc<public_cache::PublicCache>,
+    /// Signature checks of stored constancias, done once per process.
+    pub signatures: Arc<signatures::SignatureCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
-        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()), public_cache: Arc::default() }
+        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()), public_cache: Arc::default(), signatures: Arc::default() }
     }
 }
 

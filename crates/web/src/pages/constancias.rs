@@ -59,15 +59,18 @@ impl Checked {
 pub async fn check(state: &AppState, c: &CredentialRecord) -> Result<Checked, AppError> {
     let now = chrono::Utc::now();
     let standing = c.state(now);
-    let signature = match state.store.issuer_by_id(c.issuer_id).await? {
-        None => Err(Rejection::IssuerMismatch),
-        Some(issuer) => {
-            let key = issuer.verifying_key()?;
-            // Revocation and expiry are reported by `standing`: here, the signature alone.
-            match verify(&c.document(), &key, None, now) {
-                Err(Rejection::Expired) => Ok(()),
-                other => other,
-            }
+    // Revocation and expiry are reported by `standing`: here, the signature alone.
+    let signature = match state.signatures.get(c.id) {
+        Some(answer) => answer,
+        None => {
+            let answer = match state.store.issuer_by_id(c.issuer_id).await? {
+                None => Err(Rejection::IssuerMismatch),
+                Some(issuer) => match verify(&c.document(), &issuer.verifying_key()?, None, now) {
+                    Err(Rejection::Expired) => Ok(()),
+                    other => other,
+                },
+            };
+            state.signatures.remember(c.id, answer)
         }
     };
     Ok(Checked { state: standing, signature })

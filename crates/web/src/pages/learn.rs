@@ -151,7 +151,7 @@ impl CoursePage {
 }
 
 pub async fn course(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> PageResult {
-    let course = state.store.course(id).await?;
+    let course = state.store.course_light(id).await?;
     let person = ctx.user.as_ref().and_then(|u| u.person_id);
     let enrolment = match person {
         Some(p) => state.store.enrolment_of(id, p).await?,
@@ -204,7 +204,7 @@ pub async fn item(State(state): State<AppState>, ctx: Ctx, Path((course_id, item
     if item.is_quiz() {
         return quiz_page(&state, &ctx, &e, item, None).await;
     }
-    let course = state.store.course(course_id).await?;
+    let course = state.store.course_light(course_id).await?;
     let seen = state.store.progress(&e).await?.get(&item_id).is_some_and(|p| p.done);
     let next = content.next_after(item_id).cloned();
     let body_html = crate::markdown::render(&item.body, course_id);
@@ -270,7 +270,7 @@ impl QuizPage {
 }
 
 async fn quiz_page(state: &AppState, ctx: &Ctx, e: &Enrolment, item: Item, graded: Option<(Grade, Vec<Question>, BTreeMap<i64, BTreeSet<i64>>)>) -> PageResult {
-    let course = state.store.course(e.course_id).await?;
+    let course = state.store.course_light(e.course_id).await?;
     let attempts = state.store.attempts(e.id, item.id).await?;
     let passed = attempts.iter().any(|a| a.passed == Some(true));
     let used = attempts.iter().filter(|a| a.submitted_at.is_some()).count() as i64;
