@@ -60,7 +60,7 @@ pub async fn check(state: &AppState, c: &CredentialRecord) -> Result<Checked, Ap
     let now = chrono::Utc::now();
     let standing = c.state(now);
     // Revocation and expiry are reported by `standing`: here, the signature alone.
-    let signature = match state.signatures.get(c.id) {
+    let signature = match state.signatures.get(c.id, c.issuer_id, &c.credential_json) {
         Some(answer) => answer,
         None => {
             let answer = match state.store.issuer_by_id(c.issuer_id).await? {
@@ -70,7 +70,7 @@ pub async fn check(state: &AppState, c: &CredentialRecord) -> Result<Checked, Ap
                     other => other,
                 },
             };
-            state.signatures.remember(c.id, answer)
+            state.signatures.remember(c.id, c.issuer_id, &c.credential_json, answer)
         }
     };
     Ok(Checked { state: standing, signature })
