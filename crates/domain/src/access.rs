@@ -93,6 +93,8 @@ pub enum Permission {
     ManageCertification,
     /// Record a candidate's evaluation (evaluator, date, result, evidence portfolio).
     RecordEvaluations,
+    /// Alerta Rosa: cases, channels and dissemination
+    OperateAlerts,
 }
 
 impl Role {
@@ -103,6 +105,7 @@ impl Role {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
                 ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations,
+                OperateAlerts,
             ],
             Role::Coordinacion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
@@ -110,7 +113,7 @@ impl Role {
             ],
             Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings],
             Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations],
-            Role::OperacionAlertaRosa => &[ViewRegistry],
+            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts],
             Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification],
             Role::Participante => &[],
         }
@@ -235,6 +238,16 @@ mod tests {
         for r in [Role::Instruccion, Role::OperacionAlertaRosa, Role::Participante] {
             let p = user(&[r], None);
             assert!(!p.can(ViewCertification) && !p.can(RecordEvaluations) && !p.can(ManageCertification), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn alerta_rosa_operation() {
+        for r in [Role::Administracion, Role::OperacionAlertaRosa] {
+            assert!(user(&[r], None).can(Permission::OperateAlerts), "{r:?}");
+        }
+        for r in [Role::Coordinacion, Role::Instruccion, Role::Evaluacion, Role::EnlaceInstitucional, Role::Participante] {
+            assert!(!user(&[r], None).can(Permission::OperateAlerts), "{r:?}");
         }
     }
 

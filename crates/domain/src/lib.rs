@@ -50,3 +50,4 @@ pub mod credential;
 
 pub use curp::Curp;
 pub mod secret;
+pub mod dissemination;
