@@ -263,16 +263,22 @@ pub fn verify_webhook_signature(secret: &[u8], timestamp: i64, body: &[u8], head
 pub const MIN_REPEAT_HOURS: i64 = 1;
 pub const MAX_REPEAT_HOURS: i64 = 24 * 7;
 
-/// Checks a repeat interval typed by staff: empty for none, else whole hours in range.
+/// Checks a repeat interval in hours.
+pub fn check_repeat_hours(hours: i64) -> Result<i64, String> {
+    if (MIN_REPEAT_HOURS..=MAX_REPEAT_HOURS).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(format!("la repetición se indica en horas enteras, de {MIN_REPEAT_HOURS} a {MAX_REPEAT_HOURS}, o vacía para no repetir"))
+    }
+}
+
+/// Checks a repeat interval typed by staff: empty (or 0) for none, else whole hours in range.
 pub fn parse_repeat_hours(s: &str) -> Result<Option<i64>, String> {
     let s = s.trim();
     if s.is_empty() || s == "0" {
         return Ok(None);
     }
-    match s.parse::<i64>() {
-        Ok(h) if (MIN_REPEAT_HOURS..=MAX_REPEAT_HOURS).contains(&h) => Ok(Some(h)),
-        _ => Err(format!("la repetición se indica en horas enteras, de {MIN_REPEAT_HOURS} a {MAX_REPEAT_HOURS}, o vacía para no repetir")),
-    }
+    s.parse::<i64>().map_err(|_| check_repeat_hours(0).unwrap_err()).and_then(check_repeat_hours).map(Some)
 }
 
 #[cfg(test)]
