@@ -241,6 +241,8 @@ pub struct DeliveryJob {
     /// For borrar / editar: the post acted on.
     pub target_remote_id: Option<String>,
     pub target_remote_url: Option<String>,
+    /// The post acted on carries an image (Telegram edits a photo's caption, not a text).
+    pub target_has_image: bool,
     /// The alert closed: publish nothing new of it.
     pub alert_closed: bool,
 }
@@ -406,10 +408,11 @@ const DELIVERY_SELECT: &str = "SELECT d.id, d.publication_id, p.kind, d.action, 
 const JOB_SELECT: &str = "SELECT d.id, d.alert_id, d.action, d.attempts, d.uncertain, d.idempotency_key, d.lease_until, \
     c.id AS channel_id, c.platform, c.name AS channel_name, c.handle, c.api_base, c.remote_id, c.enabled, c.credential, \
     p.id AS publication_id, p.kind, p.text, p.link, p.image_png, p.image_alt, p.marker, \
-    t.remote_id AS target_remote_id, t.remote_url AS target_remote_url, \
+    t.remote_id AS target_remote_id, t.remote_url AS target_remote_url, (tp.image_png IS NOT NULL) AS target_has_image, \
     (a.closed_at IS NOT NULL) AS alert_closed \
     FROM deliveries d JOIN channels c ON c.id = d.channel_id JOIN publications p ON p.id = d.publication_id \
-    LEFT JOIN deliveries t ON t.id = d.target_id LEFT JOIN alert_dissemination a ON a.alert_id = d.alert_id";
+    LEFT JOIN deliveries t ON t.id = d.target_id LEFT JOIN publications tp ON tp.id = t.publication_id \
+    LEFT JOIN alert_dissemination a ON a.alert_id = d.alert_id";
 
 /// Kinds that spread the alert itself, as SQL.
 const SPREADING: &str = "('alerta', 'repeticion')";
