@@ -153,14 +153,17 @@ impl Fakes {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn plan(&self, platform: &str, account: &str) -> Plan {
+    /// `posting`: the request makes a post (faults that happen "after posting" apply
+    /// only to those; the others to every request of the channel).
+    fn plan(&self, platform: &str, account: &str, posting: bool) -> Plan {
         let mut inner = self.lock();
         let now = Instant::now();
         inner.rules.retain(|r| r.until.is_none_or(|u| u > now) && r.remaining.is_none_or(|n| n > 0));
         let mut plan = Plan::default();
         for r in inner.rules.iter_mut().rev() {
             let applies = r.rule.platform.as_deref().is_none_or(|p| p == platform) && r.rule.account.as_deref().is_none_or(|a| a == account);
-            if !applies {
+            let after_posting = matches!(r.rule.fault, Fault::Hang | Fault::ServerErrorAfterPosting);
+            if !applies || (after_posting && !posting) {
                 continue;
             }
             if let Some(n) = r.remaining.as_mut() {
@@ -389,7 +392,7 @@ fn mastodon_status(base: &str, p: &Post) -> Value {
 async fn mastodon_media(State(f): State<Fakes>, req: Request) -> Response {
     let Some(token) = bearer(req.headers()) else { return unauthorized("mastodon") };
     let account = mastodon_account(&token);
-    let plan = f.plan("mastodon", &account);
+    let plan = f.plan("mastodon", &account, false);
     let fields = match Fields::read(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -407,7 +410,7 @@ async fn mastodon_post_status(State(f): State<Fakes>, req: Request) -> Response 
     let account = mastodon_account(&token);
     let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let base = base_of(req.headers(), "mastodon");
-    let plan = f.plan("mastodon", &account);
+    let plan = f.plan("mastodon", &account, true);
     let fields = match Fields::read(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -437,7 +440,7 @@ async fn mastodon_change_status(State(f): State<Fakes>, Path(id): Path<String>, 
     let account = mastodon_account(&token);
     let base = base_of(req.headers(), "mastodon");
     let deleting = req.method() == axum::http::Method::DELETE;
-    let plan = f.plan("mastodon", &account);
+    let plan = f.plan("mastodon", &account, false);
     let fields = match Fields::read(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -456,7 +459,7 @@ async fn mastodon_change_status(State(f): State<Fakes>, Path(id): Path<String>, 
 async fn mastodon_verify(State(f): State<Fakes>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else { return unauthorized("mastodon") };
     let account = mastodon_account(&token);
-    answer(f.plan("mastodon", &account), "mastodon", || axum::Json(json!({"id": account, "username": "cuenta", "acct": "cuenta"})).into_response()).await
+    answer(f.plan("mastodon", &account, false), "mastodon", || axum::Json(json!({"id": account, "username": "cuenta", "acct": "cuenta"})).into_response()).await
 }
 
 async fn mastodon_statuses(State(f): State<Fakes>, Path(account): Path<String>, headers: HeaderMap) -> Response {
@@ -464,7 +467,7 @@ async fn mastodon_statuses(State(f): State<Fakes>, Path(account): Path<String>, 
         return unauthorized("mastodon");
     }
     let base = base_of(&headers, "mastodon");
-    answer(f.plan("mastodon", &account), "mastodon", || {
+    answer(f.plan("mastodon", &account, false), "mastodon", || {
         let list: Vec<Value> = f.recent("mastodon", &account).iter().take(40).map(|p| mastodon_status(&base, p)).collect();
         axum::Json(Value::Array(list)).into_response()
     })
@@ -500,7 +503,7 @@ async fn telegram(State(f): State<Fakes>, Path((bot, method)): Path<(String, Str
     };
     let chat_id = fields.text("chat_id");
     let account = if chat_id.is_empty() { token.clone() } else { chat_id.clone() };
-    let plan = f.plan("telegram", &account);
+    let plan = f.plan("telegram", &account, matches!(method.as_str(), "sendMessage" | "sendPhoto"));
     let ok = |result: Value| axum::Json(json!({"ok": true, "result": result})).into_response();
     let missing = || error("telegram", StatusCode::BAD_REQUEST, "Bad Request: message to edit not found", None);
     match method.as_str() {
@@ -585,7 +588,7 @@ async fn facebook_page_edge(State(f): State<Fakes>, Path((_version, page, edge))
     if !facebook_auth(&headers, &fields) {
         return unauthorized("facebook");
     }
-    let plan = f.plan("facebook", &page);
+    let plan = f.plan("facebook", &page, !getting);
     match (getting, edge.as_str()) {
         (true, "published_posts" | "feed" | "posts") => answer(plan, "facebook", || {
             let data: Vec<Value> = f
@@ -637,7 +640,7 @@ async fn facebook_object(State(f): State<Fakes>, Path((_version, id)): Path<(Str
         return unauthorized("facebook");
     }
     let page = id.split('_').next().unwrap_or("").to_string();
-    let plan = f.plan("facebook", &page);
+    let plan = f.plan("facebook", &page, false);
     match f.find("facebook", &id) {
         Some(p) if !p.deleted => {}
         _ => return error("facebook", StatusCode::BAD_REQUEST, "Unsupported post request. Object does not exist", None),
@@ -659,7 +662,7 @@ fn x_user(token: &str) -> String {
 async fn x_media(State(f): State<Fakes>, req: Request) -> Response {
     let Some(token) = bearer(req.headers()) else { return unauthorized("x") };
     let user = x_user(&token);
-    let plan = f.plan("x", &user);
+    let plan = f.plan("x", &user, false);
     let fields = match Fields::read(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -672,7 +675,7 @@ async fn x_media(State(f): State<Fakes>, req: Request) -> Response {
 
 async fn x_media_metadata(State(f): State<Fakes>, req: Request) -> Response {
     let Some(token) = bearer(req.headers()) else { return unauthorized("x") };
-    let plan = f.plan("x", &x_user(&token));
+    let plan = f.plan("x", &x_user(&token), false);
     let fields = match Fields::read(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -688,7 +691,7 @@ async fn x_media_metadata(State(f): State<Fakes>, req: Request) -> Response {
 async fn x_post_tweet(State(f): State<Fakes>, req: Request) -> Response {
     let Some(token) = bearer(req.headers()) else { return unauthorized("x") };
     let user = x_user(&token);
-    let plan = f.plan("x", &user);
+    let plan = f.plan("x", &user, true);
     let fields = match Fields::read(req).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -714,7 +717,7 @@ async fn x_post_tweet(State(f): State<Fakes>, req: Request) -> Response {
 async fn x_delete_tweet(State(f): State<Fakes>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else { return unauthorized("x") };
     let user = x_user(&token);
-    let plan = f.plan("x", &user);
+    let plan = f.plan("x", &user, false);
     let deleted = matches!(f.find("x", &id), Some(p) if p.account == user && !p.deleted);
     answer(plan, "x", || {
         f.update("x", &id, |p| p.deleted = true);
@@ -727,7 +730,7 @@ async fn x_user_tweets(State(f): State<Fakes>, Path(user): Path<String>, headers
     if bearer(&headers).is_none() {
         return unauthorized("x");
     }
-    answer(f.plan("x", &user), "x", || {
+    answer(f.plan("x", &user, false), "x", || {
         let data: Vec<Value> = f.recent("x", &user).iter().take(100).map(|p| json!({"id": p.id, "text": p.text})).collect();
         let count = data.len();
         axum::Json(json!({"data": data, "meta": {"result_count": count}})).into_response()
@@ -738,14 +741,14 @@ async fn x_user_tweets(State(f): State<Fakes>, Path(user): Path<String>, headers
 async fn x_me(State(f): State<Fakes>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else { return unauthorized("x") };
     let user = x_user(&token);
-    answer(f.plan("x", &user), "x", || axum::Json(json!({"data": {"id": user, "name": "Cuenta", "username": "cuenta"}})).into_response()).await
+    answer(f.plan("x", &user, false), "x", || axum::Json(json!({"data": {"id": user, "name": "Cuenta", "username": "cuenta"}})).into_response()).await
 }
 
 // ----- webhook receiver -----
 
 async fn webhook(State(f): State<Fakes>, Path(name): Path<String>, req: Request) -> Response {
     let headers = req.headers().clone();
-    let plan = f.plan("webhook", &name);
+    let plan = f.plan("webhook", &name, true);
     let bytes = match axum::body::to_bytes(req.into_body(), 20 * 1024 * 1024).await {
         Ok(b) => b,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
