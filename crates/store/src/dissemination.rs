@@ -133,6 +133,7 @@ pub struct ChannelGroup {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DeliveryView {
     pub id: i64,
+    pub alert_id: i64,
     pub publication_id: i64,
     pub kind: String,
     pub action: String,
@@ -401,7 +402,7 @@ fn seal_credential(credential: &Secret, master: Option<&MasterKey>) -> Result<St
 
 const CHANNEL_SELECT: &str = "SELECT id, platform, name, handle, api_base, remote_id, credential <> '' AS has_credential, enabled, created_at, updated_at FROM channels";
 
-const DELIVERY_SELECT: &str = "SELECT d.id, d.publication_id, p.kind, d.action, d.target_id, d.channel_id, c.name AS channel, c.platform, c.handle, \
+const DELIVERY_SELECT: &str = "SELECT d.id, d.alert_id, d.publication_id, p.kind, d.action, d.target_id, d.channel_id, c.name AS channel, c.platform, c.handle, \
     d.status, d.attempts, d.next_attempt_at, d.last_error, d.remote_id, d.remote_url, d.proof, d.created_at, d.updated_at, d.done_at \
     FROM deliveries d JOIN publications p ON p.id = d.publication_id JOIN channels c ON c.id = d.channel_id";
 

@@ -52,6 +52,8 @@ const CERT_READERS: &[Role] = &[ADM, COO, EVA, ENL];
 const CERT_MANAGERS: &[Role] = &[ADM, COO];
 /// Record evaluations.
 const EVALUATORS: &[Role] = &[ADM, COO, EVA];
+/// Alerta Rosa: cases, channels and dissemination (branch alerta-difusion).
+const ALERT_OPERATORS: &[Role] = &[ADM, ALE];
 
 /// The expected access table: (method, path pattern, who may use it).
 const EXPECTED: &[(&str, &str, May)] = &[
@@ -187,6 +189,18 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/api/v1/personas/{id}", Roles(PEOPLE_READERS)),
     ("GET", "/api/v1/personas/{id}/contacto", Roles(CONTACT_READERS)),
     ("GET", "/api/v1/auditoria", Roles(ADMIN_ONLY)),
+    // Alerta Rosa dissemination (branch alerta-difusion)
+    ("GET", "/canales", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/grupos", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/grupos/{id}", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/repeticion", Roles(ALERT_OPERATORS)),
+    ("GET", "/canales/{id}", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/{id}", Roles(ALERT_OPERATORS)),
+    ("GET", "/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
+    ("POST", "/difusion/{id}/manual", Roles(ALERT_OPERATORS)),
+    ("POST", "/difusion/{id}/reintentar", Roles(ALERT_OPERATORS)),
+    ("GET", "/api/v1/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
 ];
 
 /// Demo accounts: (local part of the email, role).
