@@ -368,3 +368,22 @@ async fn a_channel_down_gets_the_post_when_back_unless_the_alert_closed() {
     running.abort();
     s.db.cleanup().await;
 }
+
+/// Mastodon processes a large image after the upload answers (202): the adapter waits
+/// for it before posting, as a status naming unprocessed media is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mastodon_waits_for_a_large_image_to_be_processed() {
+    let s = setup(&[Platform::Mastodon]).await;
+    let mut big = alert(9);
+    let mut png = PNG.to_vec();
+    png.resize(violeta_fakes::LARGE_MEDIA_BYTES + 1, 0);
+    big.image_png = Some(png);
+    s.store().publish(&big, &operator()).await.unwrap();
+    let views = s.settle(9, Duration::from_secs(10)).await;
+    assert_eq!(views[0].status, "publicada", "{views:?}");
+    assert_eq!(views[0].attempts, 1, "no refused attempt");
+    let posts = s.posts_of(Platform::Mastodon, 0);
+    assert_eq!(posts.len(), 1);
+    assert!(posts[0].image_bytes > violeta_fakes::LARGE_MEDIA_BYTES);
+    s.db.cleanup().await;
+}

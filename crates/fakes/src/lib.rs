@@ -131,6 +131,8 @@ struct Inner {
     /// Uploaded media: id → (bytes, alt text).
     media: HashMap<String, (usize, String)>,
     webhook_secrets: HashMap<String, String>,
+    /// Mastodon media still "processing": id → GETs left answering 206.
+    processing: HashMap<String, i32>,
     /// Telegram: updates per bot token (channel posts), as getUpdates returns them.
     updates: HashMap<String, Vec<Value>>,
     next_update: u64,
@@ -391,6 +393,7 @@ fn mastodon_status(base: &str, p: &Post) -> Value {
 
 async fn mastodon_media(State(f): State<Fakes>, req: Request) -> Response {
     let Some(token) = bearer(req.headers()) else { return unauthorized("mastodon") };
+    let headers = req.headers().clone();
     let account = mastodon_account(&token);
     let plan = f.plan("mastodon", &account, false);
     let fields = match Fields::read(req).await {
@@ -402,7 +405,37 @@ async fn mastodon_media(State(f): State<Fakes>, req: Request) -> Response {
     };
     let id = f.next_id().to_string();
     f.lock().media.insert(id.clone(), (file.len(), fields.text("description")));
-    answer(plan, "mastodon", || axum::Json(json!({"id": id, "type": "image", "description": fields.text("description")})).into_response()).await
+    // Like Mastodon, a large file is processed after the upload answers: 202 and no URL
+    // yet; GET /api/v1/media/:id answers 206 once, then 200.
+    if file.len() > LARGE_MEDIA_BYTES {
+        f.lock().processing.insert(id.clone(), 1);
+        let body = json!({"id": id, "type": "image", "url": null, "description": fields.text("description")});
+        return answer(plan, "mastodon", || (StatusCode::ACCEPTED, axum::Json(body)).into_response()).await;
+    }
+    let url = format!("{}/media/{id}.png", base_of(&headers, "mastodon"));
+    answer(plan, "mastodon", || axum::Json(json!({"id": id, "type": "image", "url": url, "description": fields.text("description")})).into_response()).await
+}
+
+/// Files larger than this are "processed asynchronously" by the Mastodon fake.
+pub const LARGE_MEDIA_BYTES: usize = 1024 * 1024;
+
+async fn mastodon_media_status(State(f): State<Fakes>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if bearer(&headers).is_none() {
+        return unauthorized("mastodon");
+    }
+    let mut inner = f.lock();
+    if !inner.media.contains_key(&id) {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({"error": "Record not found"}))).into_response();
+    }
+    let still = inner.processing.get_mut(&id).map(|n| {
+        *n -= 1;
+        *n >= 0
+    });
+    let url = format!("{}/media/{id}.png", base_of(&headers, "mastodon"));
+    match still {
+        Some(true) => (StatusCode::PARTIAL_CONTENT, axum::Json(json!({"id": id, "url": null}))).into_response(),
+        _ => axum::Json(json!({"id": id, "url": url})).into_response(),
+    }
 }
 
 async fn mastodon_post_status(State(f): State<Fakes>, req: Request) -> Response {
@@ -418,6 +451,13 @@ async fn mastodon_post_status(State(f): State<Fakes>, req: Request) -> Response 
     let text = fields.text("status");
     if text.is_empty() {
         return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"error": "Validation failed: Text can't be blank"}))).into_response();
+    }
+    let unprocessed = fields.values.get("media_ids").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).any(|id| {
+        f.lock().processing.get(id).is_some_and(|n| *n >= 0)
+    });
+    if unprocessed {
+        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"error": "Cannot attach files that have not finished processing. Try again in a moment!"})))
+            .into_response();
     }
     answer(plan, "mastodon", || {
         let mut post = new_post("mastodon", &account, f.next_id().to_string(), text);
@@ -816,6 +856,7 @@ fn router(f: Fakes) -> Router {
     Router::new()
         .route("/mastodon/api/v1/media", post(mastodon_media))
         .route("/mastodon/api/v2/media", post(mastodon_media))
+        .route("/mastodon/api/v1/media/{id}", get(mastodon_media_status))
         .route("/mastodon/api/v1/statuses", post(mastodon_post_status))
         .route("/mastodon/api/v1/statuses/{id}", delete(mastodon_change_status).put(mastodon_change_status))
         .route("/mastodon/api/v1/accounts/verify_credentials", get(mastodon_verify))

@@ -1174,11 +1174,6 @@ impl Store {
             crate::Pool::Sqlite(..) => Ok(None),
         }
     }
-
-    /// Counts of deliveries by status over every alert (for metrics and the bench).
-    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
-        Ok(on_pool!(self, |p| sqlx::query_as("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status").fetch_all(p).await?))
-    }
 }
 
 async fn set_members(tx: &mut Tx, group_id: i64, channel_ids: &[i64]) -> Result<()> {

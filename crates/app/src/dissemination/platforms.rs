@@ -233,7 +233,24 @@ async fn mastodon_publish(ch: &Channel<'_>, post: &PostContent<'_>) -> Result<Re
     if let Some(png) = post.image_png {
         let form = reqwest::multipart::Form::new().part("file", png_part(png, "ficha.png")).text("description", post.image_alt.to_string());
         let media = ch.send(ch.bearer(ch.client.post(ch.url("/api/v2/media")))?.multipart(form), false).await?;
-        media_ids.push(id_of(&media["id"]));
+        let id = id_of(&media["id"]);
+        // A 202 (no `url` yet) means the server is still processing the file: a status
+        // naming it would be refused, so wait for it (GET answers 206 until it is ready).
+        if media["url"].is_null() {
+            let mut ready = false;
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let status = ch.bearer(ch.client.get(ch.url(&format!("/api/v1/media/{id}"))))?.send().await.map(|r| r.status());
+                if status.is_ok_and(|s| s == StatusCode::OK) {
+                    ready = true;
+                    break;
+                }
+            }
+            if !ready {
+                return Err(CallError::Unsent("Mastodon no terminó de procesar la imagen; se reintentará".into()));
+            }
+        }
+        media_ids.push(id);
     }
     let body = json!({"status": post.text, "media_ids": media_ids, "visibility": "public", "language": "es"});
     let req = ch.bearer(ch.client.post(ch.url("/api/v1/statuses")))?.header("Idempotency-Key", post.idempotency_key).json(&body);
