@@ -15,5 +15,7 @@ pub mod people_import;
 pub mod regions;
 pub mod report;
 pub mod safe_spaces;
+// Alerta Rosa dissemination (branch alerta-difusion)
+pub mod dissemination;
 
 pub use report::{ImportReport, Problem};

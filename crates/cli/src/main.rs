@@ -61,6 +61,8 @@ enum Command {
         /// Without it, constancias are not issued.
         #[arg(long, env = "VIOLETA_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
+        #[command(flatten)]
+        dissemination: DisseminationArgs,
     },
     /// Creates a fresh demo database (Oaxaca and Estado de México) and serves it.
     Demo {
@@ -101,6 +103,58 @@ enum Command {
         file: PathBuf,
     },
 }
+
+// ----- Alerta Rosa dissemination (branch alerta-difusion) -----
+
+/// The dissemination worker that runs inside `serve` (Alerta Rosa's posts to the official
+/// accounts). The defaults suit production.
+#[derive(Args, Clone)]
+struct DisseminationArgs {
+    /// Seconds a worker holds a delivery; a crashed process's deliveries are taken up after it.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_LEASE_SECS", default_value_t = 60)]
+    dissemination_lease_secs: u64,
+    /// Milliseconds a platform may take to answer one request.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_TIMEOUT_MS", default_value_t = 15_000)]
+    dissemination_timeout_ms: u64,
+    /// First retry delay in milliseconds (doubles on each failure, with jitter).
+    #[arg(long, env = "VIOLETA_DISSEMINATION_BACKOFF_MS", default_value_t = 5_000)]
+    dissemination_backoff_ms: u64,
+    /// Longest retry delay in milliseconds.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_BACKOFF_MAX_MS", default_value_t = 900_000)]
+    dissemination_backoff_max_ms: u64,
+    /// Milliseconds between looks for due work when nothing wakes the worker.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_POLL_MS", default_value_t = 1_000)]
+    dissemination_poll_ms: u64,
+}
+
+impl DisseminationArgs {
+    fn settings(&self) -> Result<violeta_app::dissemination::Settings> {
+        use std::time::Duration;
+        let timeout = Duration::from_millis(self.dissemination_timeout_ms.max(1));
+        let lease = Duration::from_secs(self.dissemination_lease_secs.max(1));
+        if lease <= timeout {
+            bail!("el plazo de la difusión (--dissemination-lease-secs) debe ser mayor que el tiempo de espera de una solicitud (--dissemination-timeout-ms)");
+        }
+        Ok(violeta_app::dissemination::Settings {
+            lease,
+            poll: Duration::from_millis(self.dissemination_poll_ms.max(10)),
+            request_timeout: timeout,
+            backoff: violeta_domain::dissemination::Backoff {
+                base: Duration::from_millis(self.dissemination_backoff_ms.max(1)),
+                cap: Duration::from_millis(self.dissemination_backoff_max_ms.max(self.dissemination_backoff_ms).max(1)),
+            },
+            ..Default::default()
+        })
+    }
+}
+
+/// Starts the dissemination worker of this process.
+fn spawn_dissemination(store: &Store, key: Option<violeta_domain::credential::MasterKey>, settings: violeta_app::dissemination::Settings) -> Result<()> {
+    violeta_app::dissemination::Worker::new(store.clone(), key, settings).map_err(anyhow::Error::msg)?.spawn();
+    Ok(())
+}
+
+// ----- end of Alerta Rosa dissemination -----
 
 #[derive(Subcommand)]
 enum UserCommand {
@@ -267,7 +321,7 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { data, addr, secure_cookies, trust_proxy, public_url, secret_key } => {
+        Command::Serve { data, addr, secure_cookies, trust_proxy, public_url, secret_key, dissemination } => {
             let credential_key = match secret_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
                 Some(k) => Some(violeta_domain::credential::MasterKey::parse(k).map_err(anyhow::Error::msg)?),
                 None => {
@@ -276,6 +330,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             let store = data.open().await?;
+            spawn_dissemination(&store, credential_key.clone(), dissemination.settings()?)?;
             let config = Config { demo: false, secure_cookies, trust_proxy, public_url, credential_key };
             serve(store, &addr, config, None).await
         }
@@ -294,6 +349,7 @@ async fn run(cli: Cli) -> Result<()> {
                 None => fresh_demo(&dir).await?,
             };
             // The demo signs constancias with a fixed, public key: never for real data.
+            spawn_dissemination(&store, Some(violeta_domain::credential::MasterKey::demo()), Default::default())?;
             let config = Config { demo: true, credential_key: Some(violeta_domain::credential::MasterKey::demo()), ..Default::default() };
             serve(store, &addr, config, Some(&where_)).await
         }

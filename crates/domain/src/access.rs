@@ -98,6 +98,8 @@ pub enum Permission {
     /// The learning centre as staff: author and publish courses, cohorts, bulk enrolment,
     /// Moodle history, course constancias and completion reports (figures only).
     ManageCourses,
+    /// Alerta Rosa: cases, channels and dissemination
+    OperateAlerts,
 }
 
 impl Role {
@@ -108,7 +110,7 @@ impl Role {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
                 ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations, TakeCourses,
-                ManageCourses,
+                ManageCourses, OperateAlerts,
             ],
             Role::Coordinacion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
@@ -116,7 +118,7 @@ impl Role {
             ],
             Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings, TakeCourses, ManageCourses],
             Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations, TakeCourses],
-            Role::OperacionAlertaRosa => &[ViewRegistry, TakeCourses],
+            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts, TakeCourses],
             Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification, TakeCourses],
             // Public servants who take courses: their own learning and nothing else.
             Role::Participante => &[TakeCourses],
@@ -242,6 +244,16 @@ mod tests {
         for r in [Role::Instruccion, Role::OperacionAlertaRosa, Role::Participante] {
             let p = user(&[r], None);
             assert!(!p.can(ViewCertification) && !p.can(RecordEvaluations) && !p.can(ManageCertification), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn alerta_rosa_operation() {
+        for r in [Role::Administracion, Role::OperacionAlertaRosa] {
+            assert!(user(&[r], None).can(Permission::OperateAlerts), "{r:?}");
+        }
+        for r in [Role::Coordinacion, Role::Instruccion, Role::Evaluacion, Role::EnlaceInstitucional, Role::Participante] {
+            assert!(!user(&[r], None).can(Permission::OperateAlerts), "{r:?}");
         }
     }
 

@@ -51,3 +51,4 @@ pub mod learning;
 
 pub use curp::Curp;
 pub mod secret;
+pub mod dissemination;

@@ -25,6 +25,8 @@ pub mod seed;
 pub mod territory;
 pub mod testing;
 pub mod training;
+// Alerta Rosa dissemination (branch alerta-difusion)
+pub mod dissemination;
 
 pub use violeta_domain as domain;
 

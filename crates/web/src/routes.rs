@@ -248,6 +248,18 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/api/v1/personas/{id}", Needs(ViewPeople), get(api::people::show))
         .get("/api/v1/personas/{id}/contacto", Needs(ViewPersonalData), get(api::people::contact))
         .get("/api/v1/auditoria", Needs(ViewAudit), get(api::audit::list))
+        // Alerta Rosa dissemination: official accounts, and each alert's deliveries (branch alerta-difusion)
+        .get("/canales", Needs(OperateAlerts), get(pages::channels::list))
+        .post("/canales", Needs(OperateAlerts), post(pages::channels::create))
+        .post("/canales/grupos", Needs(OperateAlerts), post(pages::channels::create_group))
+        .post("/canales/grupos/{id}", Needs(OperateAlerts), post(pages::channels::update_group))
+        .post("/canales/repeticion", Needs(OperateAlerts), post(pages::channels::set_repeat))
+        .get("/canales/{id}", Needs(OperateAlerts), get(pages::channels::edit_form))
+        .post("/canales/{id}", Needs(OperateAlerts), post(pages::channels::update))
+        .get("/alertas/{id}/difusion", Needs(OperateAlerts), get(pages::channels::deliveries))
+        .post("/difusion/{id}/manual", Needs(OperateAlerts), post(pages::channels::record_manual))
+        .post("/difusion/{id}/reintentar", Needs(OperateAlerts), post(pages::channels::retry))
+        .get("/api/v1/alertas/{id}/difusion", Needs(OperateAlerts), get(api::dissemination::deliveries))
         // Public map of espacios seguros and units
         .get("/mapa", Public, get(pages::map::page))
         .get("/api/v1/espacios-seguros.geojson", Public, get(api::map::geojson));

@@ -55,6 +55,8 @@ const EVALUATORS: &[Role] = &[ADM, COO, EVA];
 /// Every role takes courses: public servants among the staff too.
 const LEARNERS: &[Role] = &[ADM, COO, INS, EVA, ALE, ENL, Role::Participante];
 const COURSE_STAFF: &[Role] = &[ADM, COO, INS];
+/// Alerta Rosa: cases, channels and dissemination.
+const ALERT_OPERATORS: &[Role] = &[ADM, ALE];
 
 /// The expected access table: (method, path pattern, who may use it).
 const EXPECTED: &[(&str, &str, May)] = &[
@@ -225,6 +227,18 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/api/v1/personas/{id}", Roles(PEOPLE_READERS)),
     ("GET", "/api/v1/personas/{id}/contacto", Roles(CONTACT_READERS)),
     ("GET", "/api/v1/auditoria", Roles(ADMIN_ONLY)),
+    // Alerta Rosa dissemination (branch alerta-difusion)
+    ("GET", "/canales", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/grupos", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/grupos/{id}", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/repeticion", Roles(ALERT_OPERATORS)),
+    ("GET", "/canales/{id}", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/{id}", Roles(ALERT_OPERATORS)),
+    ("GET", "/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
+    ("POST", "/difusion/{id}/manual", Roles(ALERT_OPERATORS)),
+    ("POST", "/difusion/{id}/reintentar", Roles(ALERT_OPERATORS)),
+    ("GET", "/api/v1/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
 ];
 
 /// Demo accounts: (local part of the email, role).

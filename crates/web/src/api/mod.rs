@@ -7,6 +7,8 @@ pub mod constancias;
 pub mod people;
 pub mod territory;
 pub mod map;
+// Alerta Rosa dissemination (branch alerta-difusion)
+pub mod dissemination;
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         audit::list,
         map::geojson,
         constancias::verify,
+        // Alerta Rosa dissemination
+        dissemination::deliveries,
     ),
     components(schemas(
         territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
@@ -29,6 +33,8 @@ use utoipa::{Modify, OpenApi};
         audit::AuditDto, ErrorBody, ErrorDetail,
         map::FeatureCollection, map::Feature, map::Point, map::Properties, map::SpaceProperties, map::UnitProperties,
         constancias::VerificationDto,
+        // Alerta Rosa dissemination
+        dissemination::DisseminationDto, dissemination::PublicationDto, dissemination::DeliveryDto,
     )),
     modifiers(&BearerAuth),
     security(("token" = [])),
