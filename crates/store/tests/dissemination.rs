@@ -2,6 +2,9 @@
 //! per channel, leases, retries, closing an alert, repeats. Every case runs on SQLite,
 //! and on PostgreSQL when `VIOLETA_TEST_POSTGRES` names a server.
 
+#[macro_use]
+mod common;
+
 use chrono::Duration;
 use violeta_domain::audit::Actor;
 use violeta_domain::credential::MasterKey;
@@ -12,28 +15,6 @@ use violeta_store::audit::AuditFilter;
 use violeta_store::dissemination::{ChannelInput, Publication, Receipt, Repeat};
 use violeta_store::testing::TestStore;
 
-/// Declares a case that runs once per backend.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {$(
-        mod $case {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = violeta_store::testing::TestStore::sqlite().await.expect("SQLite de prueba");
-                super::$case(&db).await;
-                db.cleanup().await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = violeta_store::testing::TestStore::postgres().await.expect("PostgreSQL de prueba") else {
-                    eprintln!("VIOLETA_TEST_POSTGRES no está definida: caso omitido en PostgreSQL");
-                    return;
-                };
-                super::$case(&db).await;
-                db.cleanup().await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     credentials_are_sealed_and_never_shown,
