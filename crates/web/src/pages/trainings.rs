@@ -573,8 +573,7 @@ pub async fn checkin(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64
         }
     };
     let name = draft.full_name();
-    let row = AttendanceInput { person: PersonRef::Draft(Box::new(draft)), status: AttendanceStatus::Asistio, pre_score: None, post_score: None };
-    match state.store.record_attendance(&ctx.actor(), id, "qr", &[row], &|_, _| {}).await {
+    match state.store.check_in(&ctx.actor(), id, draft).await {
         Ok(_) => {
             page.done = Some(format!("Listo, {name}: su asistencia quedó registrada."));
             page.f = PersonInput::default();
