@@ -470,15 +470,19 @@ pub(crate) async fn ids_by_curp(tx: &mut Tx, curps: &[&str]) -> Result<HashMap<S
     Ok(out)
 }
 
-/// Inserts new people with CURPs in bulk; returns their ids by CURP. PostgreSQL takes
-/// them through `COPY`, SQLite through multi-row statements.
+/// Inserts new people with CURPs in bulk; returns their ids by CURP. PostgreSQL takes more
+/// than a statement's worth through `COPY`, SQLite through multi-row statements. (A few go
+/// in one multi-row statement on PostgreSQL too: `COPY` ends with a small message that
+/// waits out a delayed acknowledgement, about 40 ms, as the driver leaves Nagle's
+/// algorithm on; a QR check-in cannot afford that.)
 pub(crate) async fn insert_people_bulk(tx: &mut Tx, drafts: &[&PersonDraft]) -> Result<HashMap<String, i64>> {
     if drafts.is_empty() {
         return Ok(HashMap::new());
     }
     let t = now();
     let inserted = match tx {
-        Tx::Postgres(c) => copy_people(c, drafts, t).await,
+        Tx::Postgres(c) if drafts.len() > BULK_ROWS => copy_people(c, drafts, t).await,
+        Tx::Postgres(c) => insert_people_postgres(c, drafts, t).await,
         Tx::Sqlite(c, _) => insert_people_sqlite(c, drafts, t).await,
     };
     inserted.map_err(|e| match StoreError::from(e) {
@@ -510,6 +514,16 @@ async fn insert_people_sqlite(c: &mut sqlx::SqliteConnection, drafts: &[&PersonD
         next = following;
     }
     Ok(out)
+}
+
+/// One multi-row `INSERT … RETURNING` (at most [`BULK_ROWS`] people).
+async fn insert_people_postgres(c: &mut sqlx::PgConnection, drafts: &[&PersonDraft], t: DateTime<Utc>) -> std::result::Result<HashMap<String, i64>, sqlx::Error> {
+    let sql = format!("INSERT INTO people ({PERSON_COLUMNS}) VALUES {} RETURNING curp, id", placeholders(Backend::Postgres, drafts.len(), PERSON_COLUMN_COUNT));
+    let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+    for d in drafts {
+        q = bind_person!(q, d, t);
+    }
+    Ok(q.fetch_all(c).await?.into_iter().collect())
 }
 
 /// `COPY` of new people, with ids drawn from the table's identity sequence first so the

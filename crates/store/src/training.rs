@@ -458,7 +458,8 @@ pub(crate) struct Mark {
 /// Upserts attendance: a person counts once per session, and of several marks for the
 /// same person and session the last wins (a later one updates an earlier one, keeping
 /// scores it does not give). `fresh` are people created in this transaction: they can have
-/// no attendance yet, so on PostgreSQL their rows go in by `COPY`. Returns the rows written.
+/// no attendance yet, so on PostgreSQL a long list of theirs goes in by `COPY`. Returns the
+/// rows written.
 pub(crate) async fn write_attendance(tx: &mut Tx, source: &str, marks: Vec<Mark>, fresh: &HashSet<i64>, progress: Progress<'_>) -> Result<usize> {
     let mut last: HashMap<(i64, i64), usize> = HashMap::with_capacity(marks.len());
     for (i, m) in marks.iter().enumerate() {
@@ -492,7 +493,9 @@ pub(crate) async fn write_attendance(tx: &mut Tx, source: &str, marks: Vec<Mark>
             }
         }
         Tx::Postgres(c) => {
-            let (new, known): (Vec<Mark>, Vec<Mark>) = marks.into_iter().partition(|m| fresh.contains(&m.person_id));
+            // Small lists skip COPY, for the same reason as new people do (see
+            // `insert_people_bulk`).
+            let (new, known): (Vec<Mark>, Vec<Mark>) = marks.into_iter().partition(|m| total > crate::people::BULK_ROWS && fresh.contains(&m.person_id));
             if !new.is_empty() {
                 let t = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
                 let mut copy = c.copy_in_raw(&format!("COPY attendance ({ATTENDANCE_COLUMNS}) FROM STDIN")).await?;
