@@ -11,9 +11,10 @@
 use crate::audit::{Event, append_all};
 use crate::training::{Mark, open_for_attendance, resolve_people, session_statuses, write_attendance};
 use crate::training::PersonRef;
-use crate::{Result, Store, StoreError};
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use crate::{Result, Store, StoreError, on_pool};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use violeta_domain::audit::Actor;
 use violeta_domain::person::PersonDraft;
@@ -27,8 +28,17 @@ pub struct CheckIn {
     pub created: bool,
 }
 
-/// The way to the writer task, started by the first check-in.
-pub(crate) type Queue = Arc<OnceLock<mpsc::Sender<Request>>>;
+/// Per store: the way to the writer task, started by the first check-in, and what the
+/// check-in pages need of each session.
+#[derive(Default)]
+pub(crate) struct CheckIns {
+    queue: OnceLock<mpsc::Sender<Request>>,
+    sessions: Mutex<HashMap<i64, (Instant, (String, String))>>,
+}
+
+/// How long a session's title and secret are kept in memory. Neither changes once the
+/// session exists; the limit only bounds how long a removed session could be remembered.
+const SESSION_KEPT: Duration = Duration::from_secs(60);
 
 pub(crate) struct Request {
     actor: Actor,
@@ -41,6 +51,27 @@ pub(crate) struct Request {
 const MAX_GROUP: usize = 256;
 
 impl Store {
+    /// What the check-in pages need of a session, and nothing more: (title, check-in
+    /// secret). Kept in memory for a minute, so a busy venue does not read them on every
+    /// check-in; whether the session still takes attendance is checked as each check-in is
+    /// committed.
+    pub async fn training_checkin(&self, id: i64) -> Result<(String, String)> {
+        if let Some((at, found)) = self.checkins.sessions.lock().unwrap_or_else(|e| e.into_inner()).get(&id)
+            && at.elapsed() < SESSION_KEPT
+        {
+            return Ok(found.clone());
+        }
+        let row: Option<(String, String)> = on_pool!(self, |p| sqlx::query_as("SELECT title, checkin_secret FROM training_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        let row = row.ok_or_else(|| StoreError::NotFound("no existe esa capacitación".into()))?;
+        let mut sessions = self.checkins.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, (at, _)| at.elapsed() < SESSION_KEPT);
+        sessions.insert(id, (Instant::now(), row.clone()));
+        Ok(row)
+    }
+
     /// Records a participant's own check-in at a session (scanning its QR code): the person
     /// is matched by CURP or created, counts once per session, and the check-in has its own
     /// audit entry. Check-ins arriving together are committed together (see the module).
@@ -48,11 +79,11 @@ impl Store {
         if person.curp.is_none() {
             return Err(StoreError::Invalid("escriba su CURP para registrar su asistencia".into()));
         }
-        let queue = self.checkins.get_or_init(|| {
+        let queue = self.checkins.queue.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(MAX_GROUP * 4);
             // The writer holds the pool but not the queue, so it ends when the last clone
             // of this store is dropped.
-            tokio::spawn(writer(Store { pool: self.pool.clone(), checkins: Queue::default() }, receiver));
+            tokio::spawn(writer(Store { pool: self.pool.clone(), checkins: Arc::default() }, receiver));
             sender
         });
         let (reply, answer) = oneshot::channel();

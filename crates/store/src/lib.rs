@@ -125,8 +125,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
-    /// The QR check-in writer ([`checkin`]), started by the first check-in.
-    pub(crate) checkins: checkin::Queue,
+    /// The QR check-in writer and the sessions' titles and secrets ([`checkin`]).
+    pub(crate) checkins: std::sync::Arc<checkin::CheckIns>,
 }
 
 impl Store {

@@ -271,17 +271,6 @@ impl Store {
         Ok((s, days))
     }
 
-    /// What a check-in needs, and nothing more: (title, status, check-in secret).
-    pub async fn training_checkin(&self, id: i64) -> Result<(String, String, String)> {
-        let row: Option<(String, String, String)> = on_pool!(self, |p| sqlx::query_as(
-            "SELECT title, status, checkin_secret FROM training_sessions WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(p)
-        .await?);
-        row.ok_or_else(|| StoreError::NotFound("no existe esa capacitación".into()))
-    }
-
     pub async fn attendance(&self, session_id: i64) -> Result<Vec<AttendanceRow>> {
         Ok(on_pool!(self, |p| sqlx::query_as(
             "SELECT a.person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, p.curp, p.sex, \

@@ -716,6 +716,11 @@ async fn qr_check_ins_arriving_together_each_count_once(db: &TestStore) {
     let session = s.create_training(&admin(), &training("Sesión con QR", (2021, 6, 1), SessionStatus::Realizada, None)).await.unwrap();
     let cancelled = s.create_training(&admin(), &training("Sesión cancelada", (2021, 6, 2), SessionStatus::Cancelada, None)).await.unwrap();
     let registered = s.create_person(&admin(), &person(500, None)).await.unwrap();
+    // What the check-in page needs (kept in memory after the first read).
+    for _ in 0..2 {
+        assert_eq!(s.training_checkin(session).await.unwrap(), ("Sesión con QR".to_string(), "secreto".to_string()));
+    }
+    assert!(matches!(s.training_checkin(999_999).await, Err(StoreError::NotFound(_))));
     let audit_before = s.verify_audit().await.unwrap().unwrap();
     let phone = |n: u32| Actor { user_id: None, label: "anónimo".into(), origin: format!("10.0.0.{}", n % 250) };
     let mut tasks = tokio::task::JoinSet::new();
