@@ -93,6 +93,12 @@ pub enum Permission {
     ManageCertification,
     /// Record a candidate's evaluation (evaluator, date, result, evidence portfolio).
     RecordEvaluations,
+    // --- Alerta Rosa ---
+    /// Alerta Rosa: cases, channels and dissemination
+    OperateAlerts,
+    /// Alerta Rosa: the private part of a case (who reported and how to reach them, the
+    /// investigation file, health details). Every read is audited.
+    ViewAlertPrivate,
 }
 
 impl Role {
@@ -103,6 +109,7 @@ impl Role {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
                 ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations,
+                OperateAlerts,
             ],
             Role::Coordinacion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
@@ -110,7 +117,9 @@ impl Role {
             ],
             Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings],
             Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations],
-            Role::OperacionAlertaRosa => &[ViewRegistry],
+            // The case's private part goes only to the people who work the case, not to the
+            // administrator who runs the system.
+            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts, ViewAlertPrivate],
             Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification],
             Role::Participante => &[],
         }
@@ -235,6 +244,19 @@ mod tests {
         for r in [Role::Instruccion, Role::OperacionAlertaRosa, Role::Participante] {
             let p = user(&[r], None);
             assert!(!p.can(ViewCertification) && !p.can(RecordEvaluations) && !p.can(ManageCertification), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn alerta_rosa_roles() {
+        use Permission::{OperateAlerts, ViewAlertPrivate};
+        let op = user(&[Role::OperacionAlertaRosa], None);
+        assert!(op.can(OperateAlerts) && op.can(ViewAlertPrivate));
+        let adm = user(&[Role::Administracion], None);
+        assert!(adm.can(OperateAlerts) && !adm.can(ViewAlertPrivate));
+        for r in [Role::Coordinacion, Role::Instruccion, Role::Evaluacion, Role::EnlaceInstitucional, Role::Participante] {
+            let p = user(&[r], None);
+            assert!(!p.can(OperateAlerts) && !p.can(ViewAlertPrivate), "{r:?}");
         }
     }
 

@@ -48,5 +48,7 @@ pub mod training;
 pub mod certification;
 pub mod credential;
 
+pub mod alerta;
+
 pub use curp::Curp;
 pub mod secret;
