@@ -3,6 +3,8 @@
 //! Nothing here knows about HTTP.
 
 pub mod credentials;
+// Alerta Rosa: cases, fichas, feeds
+pub mod alerta;
 pub mod attendance;
 pub mod avgm;
 pub mod constancia;
