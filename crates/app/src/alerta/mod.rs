@@ -1,6 +1,178 @@
 //! Alerta Rosa use cases and file formats: the photo, the ficha de búsqueda (PNG and PDF),
-//! the CAP messages and the Atom index, the content handed to dissemination, the report.
+//! the CAP messages and the Atom index, the posts handed to dissemination, the report.
+//!
+//! The use cases that change what the public sees (activation, corrections and
+//! translations while active, closing) render the fichas from the data they are about to
+//! store and hand both to the store in one call, which keeps them in one transaction and
+//! refuses them if the case changed meanwhile.
 
+pub mod cap;
 pub mod ficha;
-pub mod photo;
 pub mod ficha_pdf;
+pub mod photo;
+pub mod publication;
+pub mod report;
+
+use chrono::{DateTime, Utc};
+use violeta_domain::alerta::{AlertDraft, AlertFolio, Closing, PublicFacts, Translation};
+use violeta_domain::audit::Actor;
+use violeta_domain::credential::MasterKey;
+use violeta_store::alerts::{AlertRecord, Document, cap_sender};
+use violeta_store::{Store, StoreError};
+
+/// How this server renders documents.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendering<'a> {
+    /// The public origin links point at, `https://violeta.example.gob.mx`.
+    pub base_url: &'a str,
+    /// A demonstration installation: every ficha says "DEMOSTRACIÓN".
+    pub demo: bool,
+}
+
+pub const PNG: &str = "image/png";
+pub const PDF: &str = "application/pdf";
+
+/// `ficha-1080x1080.png`, or `ficha-1080x1080.zap.png` for a translation.
+pub fn png_name(size: ficha::Size, language: Option<&str>) -> String {
+    match language {
+        None => format!("ficha-{}.png", size.slug()),
+        Some(l) => format!("ficha-{}.{l}.png", size.slug()),
+    }
+}
+
+/// `ficha.pdf`, or `ficha.zap.pdf`.
+pub fn pdf_name(language: Option<&str>) -> String {
+    match language {
+        None => "ficha.pdf".into(),
+        Some(l) => format!("ficha.{l}.pdf"),
+    }
+}
+
+/// The square ficha in Spanish: the image posted to social networks.
+pub fn square_name() -> String {
+    png_name(ficha::Size::Cuadrada, None)
+}
+
+/// Renders every public document of an alert: the three PNG sizes and the PDF, in Spanish
+/// and in each translation.
+pub fn documents(facts: &PublicFacts, photo_jpeg: Option<&[u8]>, translations: &[Translation], r: Rendering<'_>) -> Result<Vec<Document>, String> {
+    let photo = photo_jpeg.map(photo::decode).transpose()?;
+    let link = publication::link(r.base_url, &facts.folio);
+    let mut docs = Vec::new();
+    for t in std::iter::once(None).chain(translations.iter().map(Some)) {
+        let language = t.map(|t| t.language.as_str());
+        for size in ficha::Size::ALL {
+            let c = ficha::Content { facts, photo: photo.as_ref(), translation: t, link: &link, demo: r.demo };
+            docs.push(Document { name: png_name(size, language), content_type: PNG.into(), bytes: ficha::png(size, &c)? });
+        }
+        let c = ficha_pdf::FichaPdf { facts, photo_jpeg, translation: t, link: &link, demo: r.demo };
+        docs.push(Document { name: pdf_name(language), content_type: PDF.into(), bytes: ficha_pdf::pdf(&c)? });
+    }
+    Ok(docs)
+}
+
+fn rendering_failed(e: String) -> StoreError {
+    StoreError::Invalid(format!("no se pudo generar la ficha de búsqueda: {e}"))
+}
+
+/// Her public facts as they will read once `draft` is stored.
+async fn facts_of_draft(store: &Store, folio: &str, d: &AlertDraft) -> Result<PublicFacts, StoreError> {
+    let m = store.municipality(&d.municipality).await?;
+    Ok(PublicFacts {
+        folio: folio.to_string(),
+        full_name: d.full_name.clone(),
+        age: d.age,
+        sex: d.sex,
+        gender_identity: d.gender_identity.clone(),
+        height_cm: d.height_cm,
+        complexion: d.complexion.clone(),
+        skin: d.skin.clone(),
+        hair: d.hair.clone(),
+        eyes: d.eyes.clone(),
+        marks: d.marks.clone(),
+        clothing: d.clothing.clone(),
+        last_seen_at: d.last_seen_at,
+        last_seen_place: d.last_seen_place.clone(),
+        municipality: m.name,
+        state: m.state_name,
+        circumstances: d.circumstances.clone(),
+        hotline: d.hotline.clone(),
+        drill: d.drill,
+    })
+}
+
+async fn translations_of(store: &Store, id: i64) -> Result<Vec<Translation>, StoreError> {
+    Ok(store.translations(id).await?.iter().map(|t| t.translation()).collect())
+}
+
+/// Renders all of a case's documents from its stored data.
+pub async fn render_case(store: &Store, a: &AlertRecord, r: Rendering<'_>) -> Result<Vec<Document>, StoreError> {
+    let photo = store.alert_photo(a.id).await?;
+    let translations = translations_of(store, a.id).await?;
+    documents(&a.facts(), photo.as_deref(), &translations, r).map_err(rendering_failed)
+}
+
+/// Activates a case: renders its fichas and activates it in one transaction, which checks
+/// again the risk check, consent, photo and the operator's explicit confirmation.
+pub async fn activate(store: &Store, actor: &Actor, id: i64, confirmed: bool, r: Rendering<'_>) -> Result<(), StoreError> {
+    let a = store.alert(id).await?;
+    let risk = store.latest_risk_check(id).await?;
+    // Refuse early, before rendering, with every reason at once.
+    violeta_domain::alerta::check_activation(a.status(), risk.map(|r| r.check()).as_ref(), a.has_photo, confirmed)
+        .map_err(|reasons| StoreError::Invalid(format!("no se puede activar la alerta: {}", reasons.join("; "))))?;
+    let docs = render_case(store, &a, r).await?;
+    store.activate_alert(actor, id, a.updated_at, confirmed, &docs, &cap_sender(r.base_url)).await
+}
+
+/// Corrects a case. When it is public, its fichas are rendered from the corrected data and
+/// replace the published ones in the same transaction (with a CAP Update).
+#[allow(clippy::too_many_arguments)]
+pub async fn update(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    expected: DateTime<Utc>,
+    draft: &AlertDraft,
+    new_photo: Option<&[u8]>,
+    master: Option<&MasterKey>,
+    r: Rendering<'_>,
+) -> Result<(), StoreError> {
+    let a = store.alert(id).await?;
+    let docs = if a.is_public() {
+        let facts = facts_of_draft(store, &a.folio, draft).await?;
+        let photo = match new_photo {
+            Some(p) => Some(p.to_vec()),
+            None => store.alert_photo(id).await?,
+        };
+        documents(&facts, photo.as_deref(), &translations_of(store, id).await?, r).map_err(rendering_failed)?
+    } else {
+        Vec::new()
+    };
+    store.update_alert(actor, id, expected, draft, new_photo, master, &docs, &cap_sender(r.base_url)).await
+}
+
+/// Adds or replaces a translation of the ficha; when the alert is public, its fichas in
+/// every language are rendered again with it.
+pub async fn save_translation(store: &Store, actor: &Actor, id: i64, expected: DateTime<Utc>, t: &Translation, r: Rendering<'_>) -> Result<(), StoreError> {
+    let a = store.alert(id).await?;
+    let docs = if a.is_public() {
+        let mut all: Vec<Translation> = translations_of(store, id).await?.into_iter().filter(|x| x.language != t.language).collect();
+        all.push(t.clone());
+        let photo = store.alert_photo(id).await?;
+        documents(&a.facts(), photo.as_deref(), &all, r).map_err(rendering_failed)?
+    } else {
+        Vec::new()
+    };
+    store.save_translation(actor, id, expected, t, &docs, &cap_sender(r.base_url)).await
+}
+
+/// Concludes a case (located alive or not, or deactivated): her photo and data leave every
+/// public page and feed at once; the record stays for the file.
+pub async fn close(store: &Store, actor: &Actor, id: i64, closing: Closing, note: &str, r: Rendering<'_>) -> Result<(), StoreError> {
+    store.close_alert(actor, id, closing, note, &cap_sender(r.base_url)).await
+}
+
+/// The folio of a path segment, or "not found".
+pub fn folio(raw: &str) -> Result<AlertFolio, StoreError> {
+    AlertFolio::parse(raw).map_err(StoreError::NotFound)
+}
