@@ -213,7 +213,36 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .get("/api/v1/auditoria", Needs(ViewAudit), get(api::audit::list))
         // Public map of espacios seguros and units
         .get("/mapa", Public, get(pages::map::page))
-        .get("/api/v1/espacios-seguros.geojson", Public, get(api::map::geojson));
+        .get("/api/v1/espacios-seguros.geojson", Public, get(api::map::geojson))
+        // Alerta Rosa: cases (staff), public pages and feeds, JSON API
+        .get("/alerta-rosa", Needs(OperateAlerts), get(pages::alerts::list))
+        .get("/alerta-rosa/nuevo", Needs(OperateAlerts), get(pages::alerts::new_form))
+        .post("/alerta-rosa", Needs(OperateAlerts), post(pages::alerts::create))
+        .get("/alerta-rosa/informe", Needs(OperateAlerts), get(pages::alerts::report))
+        .get("/alerta-rosa/informe.csv", Needs(OperateAlerts), get(pages::alerts::report_csv))
+        .get("/alerta-rosa/{id}", Needs(OperateAlerts), get(pages::alerts::show))
+        .get("/alerta-rosa/{id}/privado", Needs(ViewAlertPrivate), get(pages::alerts::private))
+        .get("/alerta-rosa/{id}/editar", Needs(ViewAlertPrivate), get(pages::alerts::edit_form))
+        .post("/alerta-rosa/{id}", Needs(ViewAlertPrivate), post(pages::alerts::update))
+        .post("/alerta-rosa/{id}/riesgo", Needs(OperateAlerts), post(pages::alerts::risk))
+        .post("/alerta-rosa/{id}/activar", Needs(OperateAlerts), post(pages::alerts::activate))
+        .post("/alerta-rosa/{id}/concluir", Needs(OperateAlerts), post(pages::alerts::close))
+        .post("/alerta-rosa/{id}/traducciones", Needs(OperateAlerts), post(pages::alerts::translate))
+        .get("/alerta-rosa/{id}/foto", Needs(OperateAlerts), get(pages::alerts::staff_photo))
+        .get("/alerta-rosa/{id}/ficha/{archivo}", Needs(OperateAlerts), get(pages::alerts::staff_document))
+        .get("/alertas", Public, get(pages::alerts::public_list))
+        .get("/alertas.atom", Public, get(pages::alerts::public_atom))
+        .get("/alertas/{folio}", Public, get(pages::alerts::public_page))
+        .get("/alertas/{folio}/cap.xml", Public, get(pages::alerts::public_cap))
+        .get("/alertas/{folio}/{archivo}", Public, get(pages::alerts::public_file))
+        .get("/api/v1/alertas", Needs(OperateAlerts), get(api::alerts::list))
+        .post("/api/v1/alertas", Needs(OperateAlerts), post(api::alerts::create))
+        .get("/api/v1/alertas/informe", Needs(OperateAlerts), get(api::alerts::report))
+        .get("/api/v1/alertas/{id}", Needs(OperateAlerts), get(api::alerts::show))
+        .get("/api/v1/alertas/{id}/privado", Needs(ViewAlertPrivate), get(api::alerts::private))
+        .post("/api/v1/alertas/{id}/riesgo", Needs(OperateAlerts), post(api::alerts::risk))
+        .post("/api/v1/alertas/{id}/activar", Needs(OperateAlerts), post(api::alerts::activate))
+        .post("/api/v1/alertas/{id}/concluir", Needs(OperateAlerts), post(api::alerts::close));
 
     let Routes { router, catalog } = routes;
     let router = router

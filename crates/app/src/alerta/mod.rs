@@ -112,6 +112,51 @@ pub async fn render_case(store: &Store, a: &AlertRecord, r: Rendering<'_>) -> Re
     documents(&a.facts(), photo.as_deref(), &translations, r).map_err(rendering_failed)
 }
 
+/// One of a case's documents, rendered now from its stored data (a preview before
+/// activation, or a copy for the file). `None`: no document has that name.
+pub async fn render_one(store: &Store, a: &AlertRecord, name: &str, r: Rendering<'_>) -> Result<Option<Document>, StoreError> {
+    let (size, language) = if let Some(rest) = name.strip_prefix("ficha").and_then(|n| n.strip_suffix(".pdf")) {
+        (None, rest.strip_prefix('.'))
+    } else if let Some(rest) = name.strip_prefix("ficha-").and_then(|n| n.strip_suffix(".png")) {
+        let (slug, language) = match rest.split_once('.') {
+            Some((s, l)) => (s, Some(l)),
+            None => (rest, None),
+        };
+        match ficha::Size::ALL.into_iter().find(|s| s.slug() == slug) {
+            Some(size) => (Some(size), language),
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    if language == Some("") {
+        return Ok(None);
+    }
+    let translations = translations_of(store, a.id).await?;
+    let translation = match language {
+        None => None,
+        Some(l) => match translations.iter().find(|t| t.language == l) {
+            Some(t) => Some(t),
+            None => return Ok(None),
+        },
+    };
+    let photo = store.alert_photo(a.id).await?;
+    let facts = a.facts();
+    let link = publication::link(r.base_url, &facts.folio);
+    let doc = match size {
+        Some(size) => {
+            let decoded = photo.as_deref().map(photo::decode).transpose().map_err(rendering_failed)?;
+            let c = ficha::Content { facts: &facts, photo: decoded.as_ref(), translation, link: &link, demo: r.demo };
+            Document { name: name.to_string(), content_type: PNG.into(), bytes: ficha::png(size, &c).map_err(rendering_failed)? }
+        }
+        None => {
+            let c = ficha_pdf::FichaPdf { facts: &facts, photo_jpeg: photo.as_deref(), translation, link: &link, demo: r.demo };
+            Document { name: name.to_string(), content_type: PDF.into(), bytes: ficha_pdf::pdf(&c).map_err(rendering_failed)? }
+        }
+    };
+    Ok(Some(doc))
+}
+
 /// Activates a case: renders its fichas and activates it in one transaction, which checks
 /// again the risk check, consent, photo and the operator's explicit confirmation.
 pub async fn activate(store: &Store, actor: &Actor, id: i64, confirmed: bool, r: Rendering<'_>) -> Result<(), StoreError> {

@@ -7,6 +7,8 @@ pub mod constancias;
 pub mod people;
 pub mod territory;
 pub mod map;
+// Alerta Rosa
+pub mod alerts;
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         audit::list,
         map::geojson,
         constancias::verify,
+        // Alerta Rosa
+        alerts::list, alerts::create, alerts::show, alerts::private, alerts::risk, alerts::activate, alerts::close, alerts::report,
     ),
     components(schemas(
         territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
@@ -29,6 +33,9 @@ use utoipa::{Modify, OpenApi};
         audit::AuditDto, ErrorBody, ErrorDetail,
         map::FeatureCollection, map::Feature, map::Point, map::Properties, map::SpaceProperties, map::UnitProperties,
         constancias::VerificationDto,
+        // Alerta Rosa
+        alerts::AlertSummaryDto, alerts::AlertDto, alerts::NewAlert, alerts::ValidationErrors, alerts::FieldErrorDto, alerts::PrivateDto,
+        alerts::RiskDto, alerts::ActivateDto, alerts::CloseDto, alerts::MetricDto, alerts::ReportDto,
     )),
     modifiers(&BearerAuth),
     security(("token" = [])),

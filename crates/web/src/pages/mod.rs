@@ -12,6 +12,8 @@ pub mod territory;
 pub mod trainings;
 pub mod users;
 pub mod map;
+// Alerta Rosa
+pub mod alerts;
 
 use crate::error::{AppError, PageResult};
 use askama::Template;
