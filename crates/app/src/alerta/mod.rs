@@ -105,11 +105,21 @@ async fn translations_of(store: &Store, id: i64) -> Result<Vec<Translation>, Sto
     Ok(store.translations(id).await?.iter().map(|t| t.translation()).collect())
 }
 
+/// [`documents`] on a blocking thread: drawing and compressing images takes long enough
+/// (tenths of a second) to hold up the requests that share a runtime thread with it.
+async fn render(facts: PublicFacts, photo: Option<Vec<u8>>, translations: Vec<Translation>, r: Rendering<'_>) -> Result<Vec<Document>, StoreError> {
+    let (base, demo) = (r.base_url.to_string(), r.demo);
+    tokio::task::spawn_blocking(move || documents(&facts, photo.as_deref(), &translations, Rendering { base_url: &base, demo }))
+        .await
+        .map_err(|e| rendering_failed(e.to_string()))?
+        .map_err(rendering_failed)
+}
+
 /// Renders all of a case's documents from its stored data.
 pub async fn render_case(store: &Store, a: &AlertRecord, r: Rendering<'_>) -> Result<Vec<Document>, StoreError> {
     let photo = store.alert_photo(a.id).await?;
     let translations = translations_of(store, a.id).await?;
-    documents(&a.facts(), photo.as_deref(), &translations, r).map_err(rendering_failed)
+    render(a.facts(), photo, translations, r).await
 }
 
 /// One of a case's documents, rendered now from its stored data (a preview before
@@ -140,21 +150,38 @@ pub async fn render_one(store: &Store, a: &AlertRecord, name: &str, r: Rendering
             None => return Ok(None),
         },
     };
+    let translation = translation.cloned();
     let photo = store.alert_photo(a.id).await?;
     let facts = a.facts();
     let link = publication::link(r.base_url, &facts.folio);
+    let (name, demo) = (name.to_string(), r.demo);
+    let doc = tokio::task::spawn_blocking(move || render_named(&facts, photo.as_deref(), translation.as_ref(), size, &name, &link, demo))
+        .await
+        .map_err(|e| rendering_failed(e.to_string()))??;
+    Ok(Some(doc))
+}
+
+fn render_named(
+    facts: &PublicFacts,
+    photo: Option<&[u8]>,
+    translation: Option<&Translation>,
+    size: Option<ficha::Size>,
+    name: &str,
+    link: &str,
+    demo: bool,
+) -> Result<Document, StoreError> {
     let doc = match size {
         Some(size) => {
-            let decoded = photo.as_deref().map(photo::decode).transpose().map_err(rendering_failed)?;
-            let c = ficha::Content { facts: &facts, photo: decoded.as_ref(), translation, link: &link, demo: r.demo };
+            let decoded = photo.map(photo::decode).transpose().map_err(rendering_failed)?;
+            let c = ficha::Content { facts, photo: decoded.as_ref(), translation, link, demo };
             Document { name: name.to_string(), content_type: PNG.into(), bytes: ficha::png(size, &c).map_err(rendering_failed)? }
         }
         None => {
-            let c = ficha_pdf::FichaPdf { facts: &facts, photo_jpeg: photo.as_deref(), translation, link: &link, demo: r.demo };
+            let c = ficha_pdf::FichaPdf { facts, photo_jpeg: photo, translation, link, demo };
             Document { name: name.to_string(), content_type: PDF.into(), bytes: ficha_pdf::pdf(&c).map_err(rendering_failed)? }
         }
     };
-    Ok(Some(doc))
+    Ok(doc)
 }
 
 /// Activates a case: renders its fichas and activates it in one transaction, which checks
@@ -189,7 +216,7 @@ pub async fn update(
             Some(p) => Some(p.to_vec()),
             None => store.alert_photo(id).await?,
         };
-        documents(&facts, photo.as_deref(), &translations_of(store, id).await?, r).map_err(rendering_failed)?
+        render(facts, photo, translations_of(store, id).await?, r).await?
     } else {
         Vec::new()
     };
@@ -204,7 +231,7 @@ pub async fn save_translation(store: &Store, actor: &Actor, id: i64, expected: D
         let mut all: Vec<Translation> = translations_of(store, id).await?.into_iter().filter(|x| x.language != t.language).collect();
         all.push(t.clone());
         let photo = store.alert_photo(id).await?;
-        documents(&a.facts(), photo.as_deref(), &all, r).map_err(rendering_failed)?
+        render(a.facts(), photo, all, r).await?
     } else {
         Vec::new()
     };

@@ -173,12 +173,19 @@ async fn check_case(state: &AppState, f: &CaseForm, photo: Option<&[u8]>) -> Res
             Err(_) => errors.push(("municipality", "elija la entidad para buscar el municipio por su nombre".into())),
         }
     }
-    let normalized = match photo.map(app::photo::normalize) {
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => {
-            errors.push(("photo", e));
-            None
-        }
+    // Decoding and re-encoding a photo is CPU work: off the request threads.
+    let normalized = match photo.map(<[u8]>::to_vec) {
+        Some(bytes) => match tokio::task::spawn_blocking(move || app::photo::normalize(&bytes)).await {
+            Ok(Ok(p)) => Some(p),
+            Ok(Err(e)) => {
+                errors.push(("photo", e));
+                None
+            }
+            Err(e) => {
+                errors.push(("photo", format!("no se pudo procesar la fotografía: {e}")));
+                None
+            }
+        },
         None => None,
     };
     let draft = input.validate(violeta_store::now());
