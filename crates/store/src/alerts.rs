@@ -442,6 +442,7 @@ async fn next_folio(tx: &mut Tx, drill: bool, at: DateTime<Utc>) -> Result<Alert
     Ok(AlertFolio::new(drill, year, n))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_alert(tx: &mut Tx, d: &AlertDraft, folio: &AlertFolio, status: AlertStatus, sealed: &str, photo: Option<&[u8]>, reported_at: DateTime<Utc>, by: &str) -> Result<i64> {
     Ok(on_tx!(tx, |c| sqlx::query_scalar(
         "INSERT INTO alerts (folio, drill, status, full_name, age, sex, gender_identity, height_cm, complexion, skin, hair, eyes, marks, \

@@ -32,6 +32,9 @@ pub struct Folio {
     pub documents: Vec<String>,
 }
 
+/// Bytes held, and each file by key (`None`: known not to exist), with its content type.
+type FileCache = (usize, HashMap<String, Option<(String, Bytes)>>);
+
 /// The public alert data at one version.
 pub struct Snapshot {
     pub version: i64,
@@ -39,7 +42,7 @@ pub struct Snapshot {
     pub alerts: Vec<PublicAlert>,
     folios: Mutex<HashMap<String, Arc<Folio>>>,
     bodies: Mutex<HashMap<String, Bytes>>,
-    files: Mutex<(usize, HashMap<String, Option<(String, Bytes)>>)>,
+    files: Mutex<FileCache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -134,8 +134,8 @@ impl Canvas {
                 }
                 let c = coverage.min(1.0);
                 let p = self.img.get_pixel_mut(px as u32, py as u32);
-                for i in 0..3 {
-                    p.0[i] = (f32::from(p.0[i]) * (1.0 - c) + f32::from(color[i]) * c).round() as u8;
+                for (channel, ink) in p.0.iter_mut().zip(color) {
+                    *channel = (f32::from(*channel) * (1.0 - c) + f32::from(ink) * c).round() as u8;
                 }
             });
         }
@@ -143,6 +143,7 @@ impl Canvas {
     }
 
     /// Centred on `cx`, shrunk to fit `max` pixels.
+    #[allow(clippy::too_many_arguments)]
     fn centered(&mut self, font: &FontRef<'static>, size: f32, cx: f32, baseline: f32, text: &str, max: f32, color: [u8; 3]) {
         let size = fitting(font, size, text, max);
         let w = Canvas::width(font, size, text);

@@ -133,6 +133,7 @@ mod tests {
     use super::*;
     use chrono::{Duration, TimeZone, Utc};
 
+    #[allow(clippy::too_many_arguments)]
     fn timing(id: i64, cvegeo: &str, name: &str, status: &str, year: i32, activation: i64, posted: Option<i64>, closed: Option<i64>) -> AlertTiming {
         let reported = Utc.with_ymd_and_hms(year, 5, 10, 18, 0, 0).unwrap();
         let activated = reported + Duration::minutes(activation);
