@@ -53,3 +53,31 @@ mod tests {
         assert_ne!(random_token(), random_token());
     }
 }
+
+/// A holder's constancia document checked against this Violeta's published keys and its
+/// revocation records: what it claims, and whether it stands (or why not).
+pub struct DocumentCheck {
+    pub claimed: violeta_domain::credential::Claimed,
+    pub result: Result<(), violeta_domain::credential::Rejection>,
+}
+
+/// Checks a constancia's JSON as its holder presents it. A document edited after signing
+/// fails with the reason; a revoked or replaced one says so.
+pub async fn check_document(store: &violeta_store::Store, text: &str) -> Result<DocumentCheck, String> {
+    use violeta_domain::credential::{claimed, parse_document, verify_against};
+    let document = parse_document(text)?;
+    let claimed = claimed(&document);
+    let keys: Vec<_> = store.issuers().await.map_err(|e| e.to_string())?.iter().filter_map(|i| i.verifying_key().ok()).collect();
+    let revocation = match &claimed.folio {
+        Some(folio) => match store.credential(folio).await.map_err(|e| e.to_string())? {
+            Some(record) if record.revoked_at.is_some() => Some(match &record.replaced_by_folio {
+                Some(new) => format!("{} (la reemplaza la constancia {new})", record.revocation_reason),
+                None => record.revocation_reason.clone(),
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    let result = verify_against(&document, &keys, revocation.as_deref(), chrono::Utc::now());
+    Ok(DocumentCheck { claimed, result })
+}

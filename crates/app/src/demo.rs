@@ -315,6 +315,9 @@ pub async fn load(store: &Store) -> Result<()> {
         let token = crate::credentials::random_token();
         store.create_password_link(&actor, id, &token, chrono::Duration::minutes(5)).await?;
         store.use_password_link(&token, &hash, "sistema").await?;
+        if role == Role::Participante {
+            crate::demo_courses::load(store, &actor, id, email).await?;
+        }
     }
     Ok(())
 }
@@ -568,6 +571,9 @@ pub async fn issue_constancias(store: &Store, base_url: &str) -> Result<usize> {
             issued += store.training_credentials(t.id).await?.len();
         }
     }
+    for course in store.courses(None).await? {
+        issued += store.issue_course_credentials(&actor, course.id, Signing { master: &master, base_url }).await?.len();
+    }
     Ok(issued)
 }
 
@@ -714,4 +720,45 @@ async fn load_alerts(store: &Store, actor: &Actor, oax: &StateKey) -> Result<()>
     .validate()
     .map_err(invalid)?;
     store.record_risk_check(actor, id, &risk).await
+}
+
+/// How many official accounts the demonstration posts to: Oaxaca's police gender unit
+/// published each alert on its 30 official social-media accounts.
+pub const DEMO_CHANNELS: usize = 30;
+
+/// The demonstration's 30 official accounts, six on each of Mastodon, Telegram, Facebook,
+/// X and a webhook, pointed at loopback fakes of those platforms (`violeta_fakes`, started
+/// by `violeta demo`), so that activating an alert in the demo posts to each of them once
+/// and nothing leaves the machine. `base(platform)` is a fake's API base; `x_user(token)`
+/// the X user id the fake gives a token. Tokens are sealed with the public demo key.
+pub async fn load_channels(store: &Store, base: impl Fn(&str) -> String, x_user: impl Fn(&str) -> String) -> Result<usize> {
+    use violeta_domain::credential::MasterKey;
+    use violeta_domain::dissemination::Platform;
+    use violeta_domain::secret::Secret;
+    use violeta_store::dissemination::ChannelInput;
+    const PLATFORMS: [Platform; 5] = [Platform::Mastodon, Platform::Telegram, Platform::Facebook, Platform::X, Platform::Webhook];
+    let actor = Actor { user_id: None, label: "carga de demostración".into(), origin: "sistema".into() };
+    let master = MasterKey::demo();
+    for n in 0..DEMO_CHANNELS {
+        let platform = PLATFORMS[n % PLATFORMS.len()];
+        let token = format!("token-demo-canal-{n:02}");
+        let (api_base, remote_id) = match platform {
+            Platform::Telegram => (base("telegram"), format!("@alerta_rosa_demo_{n:02}")),
+            Platform::Facebook => (base("facebook"), format!("10000000{n:02}")),
+            Platform::X => (base("x"), x_user(&token)),
+            Platform::Webhook => (base(&format!("webhook/ventanilla-{n:02}")), String::new()),
+            _ => (base("mastodon"), String::new()),
+        };
+        let input = ChannelInput {
+            platform,
+            name: format!("Cuenta oficial {:02} en {} (demostración)", n + 1, platform.label()),
+            handle: format!("@alertarosa_demo_{:02}", n + 1),
+            api_base,
+            remote_id,
+            credential: Some(Secret::new(token)),
+            enabled: true,
+        };
+        store.create_channel(&actor, &input, Some(&master)).await?;
+    }
+    Ok(DEMO_CHANNELS)
 }

@@ -61,6 +61,8 @@ enum Command {
         /// Without it, constancias are not issued.
         #[arg(long, env = "VIOLETA_SECRET_KEY", hide_env_values = true)]
         secret_key: Option<String>,
+        #[command(flatten)]
+        dissemination: DisseminationArgs,
     },
     /// Creates a fresh demo database (Oaxaca and Estado de México) and serves it.
     Demo {
@@ -87,6 +89,12 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Courses of the learning centre in their portable form (folder or ZIP).
+    #[command(subcommand)]
+    Course(CourseCommand),
+    /// Constancias, checked offline.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Writes a consistent copy of the SQLite database while it is in use.
     Backup {
         #[command(flatten)]
@@ -95,6 +103,58 @@ enum Command {
         file: PathBuf,
     },
 }
+
+// ----- Alerta Rosa dissemination (branch alerta-difusion) -----
+
+/// The dissemination worker that runs inside `serve` (Alerta Rosa's posts to the official
+/// accounts). The defaults suit production.
+#[derive(Args, Clone)]
+struct DisseminationArgs {
+    /// Seconds a worker holds a delivery; a crashed process's deliveries are taken up after it.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_LEASE_SECS", default_value_t = 60)]
+    dissemination_lease_secs: u64,
+    /// Milliseconds a platform may take to answer one request.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_TIMEOUT_MS", default_value_t = 15_000)]
+    dissemination_timeout_ms: u64,
+    /// First retry delay in milliseconds (doubles on each failure, with jitter).
+    #[arg(long, env = "VIOLETA_DISSEMINATION_BACKOFF_MS", default_value_t = 5_000)]
+    dissemination_backoff_ms: u64,
+    /// Longest retry delay in milliseconds.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_BACKOFF_MAX_MS", default_value_t = 900_000)]
+    dissemination_backoff_max_ms: u64,
+    /// Milliseconds between looks for due work when nothing wakes the worker.
+    #[arg(long, env = "VIOLETA_DISSEMINATION_POLL_MS", default_value_t = 1_000)]
+    dissemination_poll_ms: u64,
+}
+
+impl DisseminationArgs {
+    fn settings(&self) -> Result<violeta_app::dissemination::Settings> {
+        use std::time::Duration;
+        let timeout = Duration::from_millis(self.dissemination_timeout_ms.max(1));
+        let lease = Duration::from_secs(self.dissemination_lease_secs.max(1));
+        if lease <= timeout {
+            bail!("el plazo de la difusión (--dissemination-lease-secs) debe ser mayor que el tiempo de espera de una solicitud (--dissemination-timeout-ms)");
+        }
+        Ok(violeta_app::dissemination::Settings {
+            lease,
+            poll: Duration::from_millis(self.dissemination_poll_ms.max(10)),
+            request_timeout: timeout,
+            backoff: violeta_domain::dissemination::Backoff {
+                base: Duration::from_millis(self.dissemination_backoff_ms.max(1)),
+                cap: Duration::from_millis(self.dissemination_backoff_max_ms.max(self.dissemination_backoff_ms).max(1)),
+            },
+            ..Default::default()
+        })
+    }
+}
+
+/// Starts the dissemination worker of this process.
+fn spawn_dissemination(store: &Store, key: Option<violeta_domain::credential::MasterKey>, settings: violeta_app::dissemination::Settings) -> Result<()> {
+    violeta_app::dissemination::Worker::new(store.clone(), key, settings).map_err(anyhow::Error::msg)?.spawn();
+    Ok(())
+}
+
+// ----- end of Alerta Rosa dissemination -----
 
 #[derive(Subcommand)]
 enum UserCommand {
@@ -160,6 +220,19 @@ enum ImportCommand {
         #[arg(long)]
         solo_validas: bool,
     },
+    /// Enrolments into a published course (CURP, names, email, institution, municipality;
+    /// people matched by CURP, created when new), all or nothing.
+    Enrolments {
+        #[command(flatten)]
+        data: Data,
+        file: PathBuf,
+        /// The course's id.
+        #[arg(long)]
+        curso: i64,
+        /// The cohort's id, if the people join one.
+        #[arg(long)]
+        grupo: Option<i64>,
+    },
     /// AVGM declarations: Entidad, Tipo, Fecha, Título, Municipio[, Fuente, Categoría, Medida].
     Avgm {
         #[command(flatten)]
@@ -177,6 +250,42 @@ enum ImportCommand {
         /// Source of the regionalisation (official document).
         #[arg(long, default_value = "")]
         fuente: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CourseCommand {
+    /// Imports a course (a folder with curso.json, or its ZIP) as a draft, all or nothing.
+    Import {
+        #[command(flatten)]
+        data: Data,
+        path: PathBuf,
+    },
+    /// Writes a course as a ZIP (curso.json, lessons in Markdown, files).
+    Export {
+        #[command(flatten)]
+        data: Data,
+        /// The course's id.
+        id: i64,
+        /// Destination file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CredentialCommand {
+    /// Verifies a constancia's JSON without a server, with the issuer's published keys
+    /// (`/.well-known/violeta/emisor.json`) and, if given, its revocation list
+    /// (`/.well-known/violeta/estado.json`).
+    Verify {
+        /// The constancia's JSON.
+        file: PathBuf,
+        /// The issuer's keys (emisor.json).
+        #[arg(long = "emisor")]
+        issuer: PathBuf,
+        /// The revocation list (estado.json).
+        #[arg(long = "estado")]
+        status: Option<PathBuf>,
     },
 }
 
@@ -212,7 +321,7 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { data, addr, secure_cookies, trust_proxy, public_url, secret_key } => {
+        Command::Serve { data, addr, secure_cookies, trust_proxy, public_url, secret_key, dissemination } => {
             let credential_key = match secret_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
                 Some(k) => Some(violeta_domain::credential::MasterKey::parse(k).map_err(anyhow::Error::msg)?),
                 None => {
@@ -221,6 +330,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             };
             let store = data.open().await?;
+            spawn_dissemination(&store, credential_key.clone(), dissemination.settings()?)?;
             let config = Config { demo: false, secure_cookies, trust_proxy, public_url, credential_key };
             serve(store, &addr, config, None).await
         }
@@ -238,7 +348,13 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 None => fresh_demo(&dir).await?,
             };
+            // Alerta Rosa: 30 official accounts on loopback fakes of the networks, kept up
+            // while the demo serves; activating the waiting case posts to each once.
+            let fakes = violeta_fakes::spawn("127.0.0.1:0".parse()?).await?;
+            let channels = violeta_app::demo::load_channels(&store, |p| fakes.base(p), violeta_fakes::FakePlatforms::x_user).await?;
+            println!("Alerta Rosa: {channels} cuentas oficiales simuladas en {}; lo publicado se ve en {}/_fake/posts", fakes.url(), fakes.url());
             // The demo signs constancias with a fixed, public key: never for real data.
+            spawn_dissemination(&store, Some(violeta_domain::credential::MasterKey::demo()), Default::default())?;
             let config = Config { demo: true, credential_key: Some(violeta_domain::credential::MasterKey::demo()), ..Default::default() };
             serve(store, &addr, config, Some(&where_)).await
         }
@@ -249,6 +365,27 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(cmd) => user(cmd).await,
         Command::Import(cmd) => import(cmd).await,
+        Command::Course(CourseCommand::Import { data, path }) => {
+            let (draft, files) = if path.is_dir() {
+                violeta_app::learning::read_folder(&path)
+            } else {
+                let bytes = std::fs::read(&path).with_context(|| format!("no se pudo leer {}", path.display()))?;
+                violeta_app::learning::read_archive(&bytes)
+            }
+            .map_err(|e| anyhow::anyhow!("No se importó el curso: {e}"))?;
+            let store = data.open().await?;
+            let id = store.import_course(&Actor::command_line(), &draft, &files, None).await?;
+            println!("Curso {} «{}» (versión {}) importado como borrador con el número {id}: publíquelo en /cursos/{id}.", draft.info.code, draft.info.title, draft.version);
+            Ok(())
+        }
+        Command::Course(CourseCommand::Export { data, id, file }) => {
+            let store = data.open().await?;
+            let (_, bytes) = violeta_app::learning::export_archive(&store, id).await?;
+            std::fs::write(&file, bytes).with_context(|| format!("no se pudo escribir {}", file.display()))?;
+            println!("Curso {id} exportado en {}.", file.display());
+            Ok(())
+        }
+        Command::Credential(CredentialCommand::Verify { file, issuer, status }) => verify_offline(&file, &issuer, status.as_deref()),
         Command::Audit(AuditCommand::Verify { data }) => {
             let store = data.open().await?;
             match store.verify_audit().await? {
@@ -409,6 +546,24 @@ async fn import(cmd: ImportCommand) -> Result<()> {
                 Err(report) => bail!("{report}"),
             }
         }
+        ImportCommand::Enrolments { data, file, curso, grupo } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
+            let store = data.open().await?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            match violeta_app::learning::enrol_file(&store, &actor, curso, grupo, &name, &bytes).await {
+                Ok((r, skipped)) => {
+                    println!(
+                        "Inscripción terminada: {} personas inscritas, {} ya lo estaban, {} personas nuevas en el registro.",
+                        r.enrolled, r.already, r.people_created
+                    );
+                    if !skipped.is_empty() {
+                        println!("Filas omitidas (no son personas): {}", skipped.iter().map(|(l, _)| l.to_string()).collect::<Vec<_>>().join(", "));
+                    }
+                    Ok(())
+                }
+                Err(report) => bail!("{report}"),
+            }
+        }
         ImportCommand::Avgm { data, file } => {
             let bytes = std::fs::read(&file).with_context(|| format!("no se pudo leer {}", file.display()))?;
             let store = data.open().await?;
@@ -434,5 +589,41 @@ async fn import(cmd: ImportCommand) -> Result<()> {
                 Err(report) => bail!("{report}"),
             }
         }
+    }
+}
+
+/// Checks a constancia with nothing but files: its JSON, the issuer's keys and, optionally,
+/// the revocation list. Exits with an error (and the reason) when it does not stand.
+fn verify_offline(file: &Path, issuer: &Path, status: Option<&Path>) -> Result<()> {
+    use violeta_domain::credential::{claimed, parse_document, parse_public_multibase, status_list_bit, verify_against};
+    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("no se pudo leer {}", p.display()));
+    let document = parse_document(&read(file)?).map_err(anyhow::Error::msg)?;
+    let keys_doc: serde_json::Value = serde_json::from_str(&read(issuer)?).context("emisor.json no es JSON válido")?;
+    let mut keys = Vec::new();
+    for m in keys_doc["verificationMethod"].as_array().into_iter().flatten().chain(std::iter::once(&keys_doc)) {
+        if let Some(k) = m["publicKeyMultibase"].as_str().and_then(|k| parse_public_multibase(k).ok()) {
+            keys.push(k);
+        }
+    }
+    if keys.is_empty() {
+        bail!("emisor.json no trae ninguna llave pública (publicKeyMultibase)");
+    }
+    let what = claimed(&document);
+    let revoked = match (status, what.status_index) {
+        (Some(path), Some(index)) => {
+            let list: serde_json::Value = serde_json::from_str(&read(path)?).context("estado.json no es JSON válido")?;
+            let encoded = list["credentialSubject"]["encodedList"].as_str().context("estado.json no trae encodedList")?;
+            status_list_bit(encoded, index).context("no se pudo leer la lista de estado")?
+        }
+        _ => false,
+    };
+    let folio = what.folio.as_ref().map(|f| f.to_string()).unwrap_or_else(|| "sin folio".into());
+    match verify_against(&document, &keys, revoked.then_some("según la lista de estado del emisor"), chrono::Utc::now()) {
+        Ok(()) => {
+            println!("Constancia {folio}: auténtica{}.", if status.is_some() { " y vigente" } else { " (sin lista de estado: no se revisó si fue revocada)" });
+            println!("  Persona: {}\n  Logro: {}\n  Emisor: {}", what.recipient_name, what.title, what.issuer_name);
+            Ok(())
+        }
+        Err(reason) => bail!("la constancia {folio} no es válida: {reason}"),
     }
 }

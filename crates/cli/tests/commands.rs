@@ -926,3 +926,67 @@ fn demo_on_postgres_loads_an_empty_database_only() {
         again.output()
     );
 }
+
+#[test]
+fn course_import_export_and_offline_constancia_check() {
+    let tmp = TempDir::new("cursos");
+    let dir = tmp.sub("datos");
+    let course = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/cursos/pg-101-demostracion");
+    let course = course.to_str().unwrap();
+    let first = vdir(&dir, &["course", "import", course]);
+    first.assert_ok();
+    assert!(first.stdout.contains("importado como borrador con el número 1"), "{}", first.output());
+    let again = vdir(&dir, &["course", "import", course]);
+    assert!(again.assert_failed().contains("ya existe el curso PG-101 en su versión 1"), "{}", again.output());
+
+    // A course whose quiz has no correct answer: the error names where, nothing is written.
+    let bad = tmp.sub("malo");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("curso.json"),
+        r#"{"formato":"violeta-curso/1","clave":"MAL-1","version":1,"titulo":"Malo","horas":1,
+           "modulos":[{"titulo":"Uno","elementos":[{"tipo":"cuestionario","titulo":"Examen","calificacion_aprobatoria":80,
+           "preguntas":[{"tipo":"unica","enunciado":"¿?","opciones":[{"texto":"A"},{"texto":"B"}]}]}]}]}"#,
+    )
+    .unwrap();
+    let refused = vdir(&dir, &["course", "import", bad.to_str().unwrap()]);
+    let err = refused.assert_failed();
+    assert!(err.contains("módulo 1, elemento 1 («Examen»), pregunta 1") && err.contains("no tiene respuesta correcta"), "{}", refused.output());
+
+    let zip = tmp.join("pg-101.zip");
+    vdir(&dir, &["course", "export", "1", zip.to_str().unwrap()]).assert_ok();
+    let reimport = vdir(&tmp.sub("otra"), &["course", "import", zip.to_str().unwrap()]);
+    reimport.assert_ok();
+
+    // A constancia from the demo, checked with nothing but the files its issuer publishes.
+    let demo_dir = tmp.sub("demo");
+    let server = Server::start("violeta demo", &tmp.join("demo.log"), |port| {
+        let mut cmd = violeta(&tmp.path);
+        cmd.args(["demo", "--dir"]).arg(&demo_dir).args(["--addr", &format!("127.0.0.1:{port}")]);
+        cmd
+    });
+    let mut browser = Browser::default();
+    let folio = runtime().block_on(async {
+        let store = violeta_store::Store::connect(&format!("sqlite://{}", demo_dir.join("violeta.db").display())).await.unwrap();
+        let course = store.courses(None).await.unwrap().into_iter().find(|c| c.code == "PG-101").unwrap();
+        let folio = store.course_credentials(course.id, None).await.unwrap().remove(0).folio;
+        store.close().await;
+        folio
+    });
+    let files = [("emisor.json", "/.well-known/violeta/emisor.json".to_string()), ("estado.json", "/.well-known/violeta/estado.json".to_string()), ("constancia.json", format!("/verificar/{folio}.json"))];
+    for (name, path) in &files {
+        let r = browser.get(server.port, path);
+        assert_eq!(r.status, 200, "{path}: {}", r.summary());
+        std::fs::write(tmp.join(name), &r.body).unwrap();
+    }
+    server.stop();
+    let check = |doc: &str| run(&tmp.path, ["credential", "verify", doc, "--emisor", "emisor.json", "--estado", "estado.json"], &[]);
+    let ok = check("constancia.json");
+    ok.assert_ok();
+    assert!(ok.stdout.contains(&format!("Constancia {folio}: auténtica y vigente")), "{}", ok.output());
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.join("constancia.json")).unwrap()).unwrap();
+    doc["credentialSubject"]["achievement"]["name"] = "Un curso que no tomó".into();
+    std::fs::write(tmp.join("alterada.json"), doc.to_string()).unwrap();
+    let tampered = check("alterada.json");
+    assert!(tampered.assert_failed().contains("la firma no corresponde al contenido"), "{}", tampered.output());
+}

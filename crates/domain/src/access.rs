@@ -93,7 +93,11 @@ pub enum Permission {
     ManageCertification,
     /// Record a candidate's evaluation (evaluator, date, result, evidence portfolio).
     RecordEvaluations,
-    // --- Alerta Rosa ---
+    /// The learning centre as a learner: enrol, study, take quizzes, own constancias.
+    TakeCourses,
+    /// The learning centre as staff: author and publish courses, cohorts, bulk enrolment,
+    /// Moodle history, course constancias and completion reports (figures only).
+    ManageCourses,
     /// Alerta Rosa: cases, channels and dissemination
     OperateAlerts,
     /// Alerta Rosa: the private part of a case (who reported and how to reach them, the
@@ -108,20 +112,21 @@ impl Role {
         match self {
             Role::Administracion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageUsers,
-                ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations,
-                OperateAlerts,
+                ManageApiTokens, ViewAudit, ManageTrainings, ViewCertification, ManageCertification, RecordEvaluations, TakeCourses,
+                ManageCourses, OperateAlerts,
             ],
             Role::Coordinacion => &[
                 ViewRegistry, EditRegistry, ViewPeople, EditPeople, ViewPersonalData, ManagePeople, ManageApiTokens, ManageTrainings,
-                ViewCertification, ManageCertification, RecordEvaluations,
+                ViewCertification, ManageCertification, RecordEvaluations, TakeCourses, ManageCourses,
             ],
-            Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings],
-            Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations],
+            Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings, TakeCourses, ManageCourses],
+            Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations, TakeCourses],
             // The case's private part goes only to the people who work the case, not to the
             // administrator who runs the system.
-            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts, ViewAlertPrivate],
-            Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification],
-            Role::Participante => &[],
+            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts, ViewAlertPrivate, TakeCourses],
+            Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification, TakeCourses],
+            // Public servants who take courses: their own learning and nothing else.
+            Role::Participante => &[TakeCourses],
         }
     }
 }
@@ -248,15 +253,21 @@ mod tests {
     }
 
     #[test]
-    fn alerta_rosa_roles() {
-        use Permission::{OperateAlerts, ViewAlertPrivate};
-        let op = user(&[Role::OperacionAlertaRosa], None);
-        assert!(op.can(OperateAlerts) && op.can(ViewAlertPrivate));
-        let adm = user(&[Role::Administracion], None);
-        assert!(adm.can(OperateAlerts) && !adm.can(ViewAlertPrivate));
+    fn alerta_rosa_private_part() {
+        use Permission::ViewAlertPrivate;
+        assert!(user(&[Role::OperacionAlertaRosa], None).can(ViewAlertPrivate));
+        for r in [Role::Administracion, Role::Coordinacion, Role::Instruccion, Role::Evaluacion, Role::EnlaceInstitucional, Role::Participante] {
+            assert!(!user(&[r], None).can(ViewAlertPrivate), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn alerta_rosa_operation() {
+        for r in [Role::Administracion, Role::OperacionAlertaRosa] {
+            assert!(user(&[r], None).can(Permission::OperateAlerts), "{r:?}");
+        }
         for r in [Role::Coordinacion, Role::Instruccion, Role::Evaluacion, Role::EnlaceInstitucional, Role::Participante] {
-            let p = user(&[r], None);
-            assert!(!p.can(OperateAlerts) && !p.can(ViewAlertPrivate), "{r:?}");
+            assert!(!user(&[r], None).can(Permission::OperateAlerts), "{r:?}");
         }
     }
 

@@ -645,6 +645,56 @@ pub fn verify(document: &Value, key: &VerifyingKey, revocation: Option<&str>, no
     Ok(())
 }
 
+/// What a holder's document claims, read for display: nothing here is trusted until
+/// [`verify_against`] accepts the document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    pub folio: Option<Folio>,
+    pub recipient_name: String,
+    pub title: String,
+    pub issuer_name: String,
+    pub status_index: Option<i64>,
+}
+
+/// Reads a constancia document as a holder brings it. Errors give the line and column.
+pub fn parse_document(text: &str) -> Result<Value, String> {
+    let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
+        .map_err(|e| format!("el documento no es JSON válido (línea {}, columna {})", e.line(), e.column()))?;
+    if !value.is_object() {
+        return Err("el documento no es una credencial: se esperaba un objeto JSON".into());
+    }
+    Ok(value)
+}
+
+pub fn claimed(document: &Value) -> Claimed {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let subject = &document["credentialSubject"];
+    let recipient_name = subject["identifier"]
+        .as_array()
+        .and_then(|ids| ids.iter().find(|i| i["identityType"] == "name"))
+        .map(|i| text(&i["identityHash"]))
+        .unwrap_or_default();
+    Claimed {
+        folio: document["id"].as_str().and_then(|id| id.rsplit('/').next()).and_then(|f| Folio::parse(f).ok()),
+        recipient_name,
+        title: text(&subject["achievement"]["name"]),
+        issuer_name: text(&document["issuer"]["name"]),
+        status_index: document["credentialStatus"]["statusListIndex"].as_str().and_then(|i| i.parse().ok()),
+    }
+}
+
+/// Verifies a document with whichever of the published keys is its issuer's; `revocation`
+/// as in [`verify`].
+pub fn verify_against(document: &Value, keys: &[VerifyingKey], revocation: Option<&str>, now: DateTime<Utc>) -> Result<(), Rejection> {
+    let issuer = match document.get("issuer") {
+        Some(Value::String(id)) => id.as_str(),
+        Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    };
+    let key = keys.iter().find(|k| did_key(k) == issuer).ok_or(Rejection::IssuerMismatch)?;
+    verify(document, key, revocation, now)
+}
+
 // ----- revocation status list (W3C Bitstring Status List) -----
 
 /// Bits in the list at least: 16 KiB, so one list hides who among many was revoked.

@@ -114,7 +114,17 @@ impl Serialize for OpeningHours {
 
 /// Local time in central Mexico, which has kept UTC−6 all year since 2022.
 pub fn mexico_city_now() -> NaiveDateTime {
-    (chrono::Utc::now() - chrono::Duration::hours(6)).naive_utc()
+    mexico_city_time(chrono::Utc::now())
+}
+
+/// An instant as central Mexico's clock reads it.
+pub fn mexico_city_time(t: chrono::DateTime<chrono::Utc>) -> NaiveDateTime {
+    (t - chrono::Duration::hours(6)).naive_utc()
+}
+
+/// The calendar day of an instant in central Mexico.
+pub fn mexico_city_date(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    mexico_city_time(t).date()
 }
 
 #[cfg(test)]

@@ -47,8 +47,10 @@ pub mod text;
 pub mod training;
 pub mod certification;
 pub mod credential;
+pub mod learning;
 
 pub mod alerta;
 
 pub use curp::Curp;
 pub mod secret;
+pub mod dissemination;

@@ -22,7 +22,9 @@ use violeta_domain::alerta::{
 };
 use violeta_domain::audit::Actor;
 use violeta_domain::credential::{MasterKey, seal_for, unseal_for};
+use violeta_domain::dissemination::{PublicationKind, Takedown};
 use violeta_domain::geo::Point;
+use crate::dissemination::Publication;
 
 /// What binds the sealed private part to its purpose.
 const PRIVATE_CONTEXT: &[u8] = b"violeta:alerta-rosa-privado:v1";
@@ -565,6 +567,46 @@ pub fn cap_sender(base_url: &str) -> String {
     format!("alerta-rosa@{host}")
 }
 
+/// A post handed to dissemination must be about this alert, and of the kind the step makes.
+fn check_post(p: &Publication, id: i64, kind: PublicationKind) -> Result<()> {
+    if p.alert_id != id || p.kind != kind {
+        return Err(StoreError::Invalid(format!("la publicación para los canales no corresponde a este paso (se esperaba «{}»)", kind.label())));
+    }
+    Ok(())
+}
+
+/// Called by dissemination, in its transaction, when a delivery of `alert_id` landed: once
+/// every channel has posted the alert's first publication, the case becomes «difundida», at
+/// the time the last post landed (what the report measures from the activation).
+pub(crate) async fn after_delivery(tx: &mut Tx, alert_id: i64) -> Result<()> {
+    let status: Option<String> = on_tx!(tx, |c| sqlx::query_scalar("SELECT status FROM alerts WHERE id = $1").bind(alert_id).fetch_optional(c).await?);
+    if status.as_deref() != Some(AlertStatus::Activada.code()) {
+        return Ok(());
+    }
+    let (total, posted, last): (i64, i64, Option<DateTime<Utc>>) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN d.status = 'publicada' THEN 1 ELSE 0 END), 0), MAX(d.done_at) \
+         FROM deliveries d JOIN alert_dissemination s ON s.source_publication_id = d.publication_id \
+         WHERE s.alert_id = $1 AND d.action = 'publicar'"
+    )
+    .bind(alert_id)
+    .fetch_one(c)
+    .await?);
+    let Some(last) = last.filter(|_| total > 0 && posted == total) else { return Ok(()) };
+    let n = on_tx!(tx, |c| sqlx::query("UPDATE alerts SET status = 'difundida', disseminated_at = $1, updated_at = $2 WHERE id = $3 AND status = 'activada'")
+        .bind(last)
+        .bind(now())
+        .bind(alert_id)
+        .execute(c)
+        .await?
+        .rows_affected());
+    if n == 1 {
+        let actor = Actor::system();
+        insert_event(tx, alert_id, AlertStatus::Difundida.code(), last, &actor.label, &format!("Publicada en los {total} canales oficiales")).await?;
+        append(tx, &actor, Event::new("alerta.difundida", "alerta", alert_id).with(serde_json::json!({"canales": total}))).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     // ----- cases -----
 
@@ -601,6 +643,7 @@ impl Store {
         master: Option<&MasterKey>,
         docs: &[Document],
         sender: &str,
+        post: Option<&Publication>,
     ) -> Result<()> {
         let sealed = seal_private(&d.private, master)?;
         let mut tx = self.begin().await?;
@@ -651,6 +694,11 @@ impl Store {
             replace_documents(&mut tx, id, docs).await?;
             issue_cap(&mut tx, id, &h.folio, sender, "Update", at).await?;
             bump_public_alerts(&mut tx).await?;
+            // The corrected ficha goes to every channel too.
+            if let Some(p) = post {
+                check_post(p, id, PublicationKind::Actualizacion)?;
+                crate::dissemination::publish(&mut tx, p, actor).await?;
+            }
         }
         insert_event(&mut tx, id, "edicion", at, &actor.label, if photo.is_some() { "Con fotografía nueva" } else { "" }).await?;
         append(&mut tx, actor, Event::new("alerta.corregir", "alerta", id).with(serde_json::json!({"folio": h.folio, "foto_nueva": photo.is_some()})))
@@ -831,7 +879,20 @@ impl Store {
     /// and the operator's confirmation; keeps the rendered fichas; issues the CAP Alert;
     /// makes it public at once. `expected` is the `updated_at` the caller rendered from.
     /// A drill is activated the same way but nothing becomes public.
-    pub async fn activate_alert(&self, actor: &Actor, id: i64, expected: DateTime<Utc>, confirmed: bool, docs: &[Document], sender: &str) -> Result<()> {
+    /// `post` is what every official channel publishes (required unless it is a drill,
+    /// which never reaches them): queued in this same transaction, so the alert is public
+    /// and on its way to every channel, or neither.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn activate_alert(
+        &self,
+        actor: &Actor,
+        id: i64,
+        expected: DateTime<Utc>,
+        confirmed: bool,
+        docs: &[Document],
+        sender: &str,
+        post: Option<&Publication>,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let h = head(&mut tx, id).await?;
         let risk: Option<RiskCheckRecord> = on_tx!(&mut tx, |c| sqlx::query_as(
@@ -857,6 +918,9 @@ impl Store {
         if !h.drill {
             issue_cap(&mut tx, id, &h.folio, sender, "Alert", at).await?;
             bump_public_alerts(&mut tx).await?;
+            let post = post.ok_or_else(|| StoreError::Invalid("falta la publicación para los canales oficiales".into()))?;
+            check_post(post, id, PublicationKind::Alerta)?;
+            crate::dissemination::publish(&mut tx, post, actor).await?;
         }
         insert_event(&mut tx, id, AlertStatus::Activada.code(), at, &actor.label, if h.drill { "Simulacro: no se publica" } else { "" }).await?;
         append(
@@ -889,7 +953,10 @@ impl Store {
     /// leave every public page and feed in this transaction (the public documents are
     /// deleted; the public queries no longer match), a CAP message without personal data
     /// is issued when the alert had been public, and the full record stays for the file.
-    pub async fn close_alert(&self, actor: &Actor, id: i64, closing: Closing, note: &str, sender: &str) -> Result<()> {
+    /// `post` and `takedown`: what the channels that carried the alert publish now, and
+    /// what becomes of their earlier posts (handed to dissemination in this transaction).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn conclude_alert(&self, actor: &Actor, id: i64, closing: Closing, note: &str, sender: &str, post: Option<&Publication>, takedown: Takedown) -> Result<()> {
         closing.check_note(note).map_err(StoreError::Invalid)?;
         let mut tx = self.begin().await?;
         let h = head(&mut tx, id).await?;
@@ -910,9 +977,16 @@ impl Store {
             let msg_type = if closing == Closing::Desactivada { "Cancel" } else { "Update" };
             issue_cap(&mut tx, id, &h.folio, sender, msg_type, at).await?;
             bump_public_alerts(&mut tx).await?;
+            let post = post.ok_or_else(|| StoreError::Invalid("falta la publicación de cierre para los canales oficiales".into()))?;
+            check_post(post, id, PublicationKind::Retiro)?;
+            crate::dissemination::close_alert(&mut tx, id, post, takedown, actor).await?;
         }
         insert_event(&mut tx, id, closing.code(), at, &actor.label, &note).await?;
-        append(&mut tx, actor, Event::new("alerta.concluir", "alerta", id).with(serde_json::json!({"folio": h.folio, "cierre": closing.code()})))
+        append(
+            &mut tx,
+            actor,
+            Event::new("alerta.concluir", "alerta", id).with(serde_json::json!({"folio": h.folio, "cierre": closing.code(), "retiro": takedown.code()})),
+        )
             .await?;
         tx.commit().await
     }

@@ -188,6 +188,8 @@ struct Facts {
     minutes: i64,
     first_day: NaiveDate,
     last_day: NaiveDate,
+    /// Courses that must be renewed: the constancia expires this many months after issue.
+    valid_months: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -217,7 +219,7 @@ impl Recipient {
 /// Takes the issuing lock (the status list's counter row) before anything is read, so two
 /// issuers of the same session never both see the same attendee without a constancia
 /// (PostgreSQL: a row lock held to commit; SQLite: the write lock is held already).
-async fn lock_issuing(tx: &mut Tx) -> Result<()> {
+pub(crate) async fn lock_issuing(tx: &mut Tx) -> Result<()> {
     on_tx!(tx, |c| sqlx::query("UPDATE credential_status_list SET next_index = next_index WHERE id = 1").execute(&mut *c).await?.rows_affected());
     Ok(())
 }
@@ -258,7 +260,53 @@ async fn training_facts(tx: &mut Tx, session_id: i64) -> Result<Facts> {
         t.split_once(':').and_then(|(h, m)| Some(h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)).unwrap_or(0)
     };
     let minutes = days.iter().map(|(_, a, b)| (minutes_of(b) - minutes_of(a)).max(0)).sum();
-    Ok(Facts { title, topic, minutes, first_day: first.0, last_day: last.0 })
+    Ok(Facts { title, topic, minutes, first_day: first.0, last_day: last.0, valid_months: None })
+}
+
+/// A completed enrolment's course and dates: from enrolment to completion.
+async fn course_facts(tx: &mut Tx, course_id: i64, person_id: i64) -> Result<Facts> {
+    let row: Option<(String, i64, String, i64, Option<i64>, DateTime<Utc>, Option<DateTime<Utc>>)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT c.title, c.version, c.summary, c.minutes, c.valid_months, e.enrolled_at, e.completed_at \
+         FROM enrolments e JOIN courses c ON c.id = e.course_id WHERE e.course_id = $1 AND e.person_id = $2"
+    )
+    .bind(course_id)
+    .bind(person_id)
+    .fetch_optional(&mut *c)
+    .await?);
+    let (title, _version, summary, minutes, valid_months, enrolled_at, completed_at) =
+        row.ok_or_else(|| StoreError::NotFound("la persona no está inscrita en ese curso".into()))?;
+    let completed_at = completed_at.ok_or_else(|| StoreError::Invalid("la persona todavía no concluye el curso".into()))?;
+    let day = |t: DateTime<Utc>| violeta_domain::hours::mexico_city_date(t);
+    let first_day = day(enrolled_at).min(day(completed_at));
+    Ok(Facts { title, topic: summary.lines().next().unwrap_or("").to_string(), minutes, first_day, last_day: day(completed_at), valid_months })
+}
+
+/// The enrolled person, if the enrolment is complete and has no standing constancia.
+async fn course_recipient(tx: &mut Tx, course_id: i64, person_id: i64) -> Result<Vec<Recipient>> {
+    Ok(on_tx!(tx, |c| sqlx::query_as(
+        "SELECT p.id AS person_id, p.given_names, p.first_surname, p.second_surname, p.curp, p.email \
+         FROM enrolments e JOIN people p ON p.id = e.person_id \
+         WHERE e.course_id = $1 AND e.person_id = $2 AND e.completed_at IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.kind = 'curso' AND c.subject_id = e.course_id \
+                         AND c.person_id = e.person_id AND c.revoked_at IS NULL)"
+    )
+    .bind(course_id)
+    .bind(person_id)
+    .fetch_all(&mut *c)
+    .await?))
+}
+
+/// Issues, inside `tx`, the constancia of a completed course to one person, unless she has a
+/// standing one. The caller has taken the issuing lock ([`lock_issuing`]).
+pub(crate) async fn issue_course_in_tx(tx: &mut Tx, course_id: i64, person_id: i64, signing: Signing<'_>) -> Result<Option<(i64, Folio)>> {
+    let recipients = course_recipient(tx, course_id, person_id).await?;
+    if recipients.is_empty() {
+        return Ok(None);
+    }
+    let facts = course_facts(tx, course_id, person_id).await?;
+    let issuer = signing_issuer(tx, signing.master).await?;
+    let issued = issue_in_tx(tx, CredentialKind::Curso, course_id, &facts, &recipients, &issuer, signing.base_url).await?;
+    Ok(issued.into_iter().next().map(|(id, _, folio)| (id, folio)))
 }
 
 /// Attendees (on time or late) of a session without a standing constancia for it.
@@ -317,7 +365,7 @@ async fn issue_in_tx(
             last_day: facts.last_day,
             issuer: record.issuer(),
             issued_at,
-            expires_at: None,
+            expires_at: facts.valid_months.and_then(|m| issued_at.checked_add_months(chrono::Months::new(m as u32))),
             status_index: first_index + i as i64,
         };
         let json = c.issue(base_url, key).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -520,9 +568,6 @@ impl Store {
             return Err(StoreError::Conflict(format!("la constancia {folio} ya fue revocada o reemplazada")));
         }
         let kind = old.kind();
-        if kind != CredentialKind::Capacitacion {
-            return Err(StoreError::Invalid("por ahora solo se reemiten constancias de capacitaciones".into()));
-        }
         let mut tx = self.begin().await?;
         lock_issuing(&mut tx).await?;
         let n = on_tx!(&mut tx, |c| sqlx::query("UPDATE credentials SET revoked_at = $1, revocation_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
@@ -535,11 +580,19 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Conflict(format!("la constancia {folio} ya fue revocada o reemplazada")));
         }
-        let facts = training_facts(&mut tx, old.subject_id).await?;
+        let (facts, recipients) = match kind {
+            CredentialKind::Capacitacion => (
+                training_facts(&mut tx, old.subject_id).await?,
+                training_recipients(&mut tx, old.subject_id, Some(old.person_id)).await?,
+            ),
+            CredentialKind::Curso => (course_facts(&mut tx, old.subject_id, old.person_id).await?, course_recipient(&mut tx, old.subject_id, old.person_id).await?),
+        };
         let issuer = signing_issuer(&mut tx, signing.master).await?;
-        let recipients = training_recipients(&mut tx, old.subject_id, Some(old.person_id)).await?;
         if recipients.is_empty() {
-            return Err(StoreError::Invalid("la persona ya no figura como asistente de la capacitación: revoque la constancia en lugar de reemitirla".into()));
+            return Err(StoreError::Invalid(match kind {
+                CredentialKind::Capacitacion => "la persona ya no figura como asistente de la capacitación: revoque la constancia en lugar de reemitirla",
+                CredentialKind::Curso => "la persona ya no figura como egresada del curso: revoque la constancia en lugar de reemitirla",
+            }.into()));
         }
         let issued = issue_in_tx(&mut tx, kind, old.subject_id, &facts, &recipients, &issuer, signing.base_url).await?;
         let (new_id, _, new_folio) = issued.into_iter().next().ok_or_else(|| StoreError::Invalid("no se pudo reemitir la constancia".into()))?;

@@ -20,12 +20,15 @@ pub mod certification;
 pub mod credentials;
 pub mod institutions;
 pub mod jobs;
+pub mod learning;
 pub mod people;
 pub mod safety;
 pub mod seed;
 pub mod territory;
 pub mod testing;
 pub mod training;
+// Alerta Rosa dissemination (branch alerta-difusion)
+pub mod dissemination;
 
 pub use violeta_domain as domain;
 

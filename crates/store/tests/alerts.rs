@@ -6,7 +6,9 @@ use chrono::{Duration, TimeZone, Utc};
 use violeta_domain::alerta::{AlertDraft, AlertInput, AlertStatus, Closing, PrivateData, RiskCheckInput, TranslationInput};
 use violeta_domain::audit::Actor;
 use violeta_domain::credential::MasterKey;
+use violeta_domain::dissemination::{Platform, PublicationKind, Takedown};
 use violeta_store::alerts::{AlertFilter, Document, PastAlert, PublicAlertState};
+use violeta_store::dissemination::{ChannelInput, Publication, Receipt};
 use violeta_store::audit::AuditFilter;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
@@ -42,6 +44,7 @@ on_both_backends!(
     translations_and_updates_issue_cap_updates,
     folios_are_numbered_per_year_and_kind,
     past_cases_and_their_times,
+    every_channel_posted_makes_it_disseminated,
 );
 
 const REPORTER: &str = "Rosa Cruz Martínez";
@@ -105,6 +108,11 @@ fn docs(tag: &str) -> Vec<Document> {
     ]
 }
 
+/// What the channels get at each step (the app writes the real texts).
+fn post(id: i64, kind: PublicationKind) -> Publication {
+    Publication { alert_id: id, kind, text: format!("ALERTA ROSA {id}: {}", kind.label()), link: format!("https://violeta.prueba/alertas/{id}"), image_png: None, image_alt: String::new() }
+}
+
 /// A reported case with photo and an approving risk check, ready to activate.
 async fn ready(store: &Store, drill: bool) -> (i64, violeta_domain::alerta::AlertFolio) {
     let (id, folio) = store.create_alert(&operator(), &draft(drill), Some(b"jpeg-bytes"), Some(&key())).await.unwrap();
@@ -114,7 +122,7 @@ async fn ready(store: &Store, drill: bool) -> (i64, violeta_domain::alerta::Aler
 
 async fn activate(store: &Store, id: i64) {
     let expected = store.alert(id).await.unwrap().updated_at;
-    store.activate_alert(&operator(), id, expected, true, &docs("v1"), SENDER).await.unwrap();
+    store.activate_alert(&operator(), id, expected, true, &docs("v1"), SENDER, Some(&post(id, PublicationKind::Alerta))).await.unwrap();
 }
 
 async fn audit_actions(store: &Store, id: i64) -> Vec<String> {
@@ -149,7 +157,7 @@ async fn lifecycle_from_report_to_localization(db: &TestStore) {
     assert_eq!(caps.iter().map(|c| (c.identifier.as_str(), c.msg_type.as_str())).collect::<Vec<_>>(), [("AR-2026-0001-M1", "Alert")]);
 
     // Not twice.
-    let again = store.activate_alert(&operator(), id, store.alert(id).await.unwrap().updated_at, true, &docs("v2"), SENDER).await;
+    let again = store.activate_alert(&operator(), id, store.alert(id).await.unwrap().updated_at, true, &docs("v2"), SENDER, Some(&post(id, PublicationKind::Alerta))).await;
     assert!(matches!(again, Err(StoreError::Invalid(m)) if m.contains("no se puede pasar de «Activada» a «Activada»")));
 
     // Every channel posted it.
@@ -159,7 +167,7 @@ async fn lifecycle_from_report_to_localization(db: &TestStore) {
 
     // Located: everything public goes at once; the file keeps everything.
     let before = store.public_alerts_version().await.unwrap();
-    store.close_alert(&operator(), id, Closing::LocalizadaConVida, "Localizada en Tlacolula, en buen estado", SENDER).await.unwrap();
+    store.conclude_alert(&operator(), id, Closing::LocalizadaConVida, "Localizada en Tlacolula, en buen estado", SENDER, Some(&post(id, PublicationKind::Retiro)), Takedown::Borrar).await.unwrap();
     assert!(store.public_alerts_version().await.unwrap() > before);
     assert!(store.public_alerts().await.unwrap().is_empty());
     match store.public_alert(&folio).await.unwrap() {
@@ -184,22 +192,22 @@ async fn lifecycle_from_report_to_localization(db: &TestStore) {
         assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
     }
     // Concluded is final.
-    let reopen = store.close_alert(&operator(), id, Closing::Desactivada, "error", SENDER).await;
+    let reopen = store.conclude_alert(&operator(), id, Closing::Desactivada, "error", SENDER, Some(&post(id, PublicationKind::Retiro)), Takedown::Borrar).await;
     assert!(matches!(reopen, Err(StoreError::Conflict(m)) if m.contains("ya concluyó")));
     assert!(store.verify_audit().await.unwrap().is_ok());
 
     // A deactivation says why, and issues a CAP Cancel.
     let (id2, folio2) = ready(store, false).await;
     activate(store, id2).await;
-    let no_reason = store.close_alert(&operator(), id2, Closing::Desactivada, " ", SENDER).await;
+    let no_reason = store.conclude_alert(&operator(), id2, Closing::Desactivada, " ", SENDER, Some(&post(id2, PublicationKind::Retiro)), Takedown::Borrar).await;
     assert!(matches!(no_reason, Err(StoreError::Invalid(m)) if m.contains("motivo")));
-    store.close_alert(&operator(), id2, Closing::Desactivada, "Reporte duplicado de AR-2026-0001", SENDER).await.unwrap();
+    store.conclude_alert(&operator(), id2, Closing::Desactivada, "Reporte duplicado de AR-2026-0001", SENDER, Some(&post(id2, PublicationKind::Retiro)), Takedown::Borrar).await.unwrap();
     let caps: Vec<String> = store.public_cap_messages(&folio2).await.unwrap().into_iter().map(|c| c.msg_type).collect();
     assert_eq!(caps, ["Alert", "Cancel"]);
 
     // A case withdrawn before activation was never public and stays unknown to the public.
     let (id3, folio3) = ready(store, false).await;
-    store.close_alert(&operator(), id3, Closing::Desactivada, "Regresó a casa antes de activar", SENDER).await.unwrap();
+    store.conclude_alert(&operator(), id3, Closing::Desactivada, "Regresó a casa antes de activar", SENDER, Some(&post(id3, PublicationKind::Retiro)), Takedown::Borrar).await.unwrap();
     assert!(store.public_alert(&folio3).await.unwrap().is_none());
     assert!(store.public_cap_messages(&folio3).await.unwrap().is_empty());
 
@@ -228,7 +236,7 @@ async fn drills_never_reach_the_public(db: &TestStore) {
     assert_eq!(store.public_alerts_version().await.unwrap(), v0, "public caches are not even disturbed");
     assert_eq!(store.alert_document(id, "ficha.pdf").await.unwrap().unwrap().1, b"pdf-v1", "staff see the drill's ficha");
     store.mark_disseminated(&operator(), id, violeta_store::now()).await.unwrap();
-    store.close_alert(&operator(), id, Closing::LocalizadaConVida, "Fin del simulacro", SENDER).await.unwrap();
+    store.conclude_alert(&operator(), id, Closing::LocalizadaConVida, "Fin del simulacro", SENDER, Some(&post(id, PublicationKind::Retiro)), Takedown::Borrar).await.unwrap();
     assert!(store.public_alert(&folio).await.unwrap().is_none(), "not even 'concluded'");
     assert_eq!(store.public_alerts_version().await.unwrap(), v0);
     // Drills stay out of the report.
@@ -237,7 +245,7 @@ async fn drills_never_reach_the_public(db: &TestStore) {
     // And a drill cannot turn into a real case.
     let (id2, _) = ready(store, true).await;
     let expected = store.alert(id2).await.unwrap().updated_at;
-    let r = store.update_alert(&operator(), id2, expected, &draft(false), None, Some(&key()), &[], SENDER).await;
+    let r = store.update_alert(&operator(), id2, expected, &draft(false), None, Some(&key()), &[], SENDER, Some(&post(id2, PublicationKind::Actualizacion))).await;
     assert!(matches!(r, Err(StoreError::Invalid(m)) if m.contains("simulacro")));
 }
 
@@ -322,7 +330,7 @@ async fn activation_is_refused_until_checked_and_confirmed(db: &TestStore) {
     let store = &db.store;
     let (id, _) = store.create_alert(&operator(), &draft(false), None, Some(&key())).await.unwrap();
     let expected = store.alert(id).await.unwrap().updated_at;
-    let r = store.activate_alert(&operator(), id, expected, false, &docs("x"), SENDER).await;
+    let r = store.activate_alert(&operator(), id, expected, false, &docs("x"), SENDER, Some(&post(id, PublicationKind::Alerta))).await;
     let Err(StoreError::Invalid(m)) = r else { panic!("{r:?}") };
     for reason in ["evaluación de riesgo", "fotografía", "confirme expresamente"] {
         assert!(m.contains(reason), "«{reason}» missing: {m}");
@@ -333,14 +341,14 @@ async fn activation_is_refused_until_checked_and_confirmed(db: &TestStore) {
     store.record_risk_check(&operator(), id, &no).await.unwrap();
     let d = draft(false);
     let expected = store.alert(id).await.unwrap().updated_at;
-    store.update_alert(&operator(), id, expected, &d, Some(b"jpeg"), Some(&key()), &[], SENDER).await.unwrap();
+    store.update_alert(&operator(), id, expected, &d, Some(b"jpeg"), Some(&key()), &[], SENDER, Some(&post(id, PublicationKind::Actualizacion))).await.unwrap();
     let expected = store.alert(id).await.unwrap().updated_at;
-    let r = store.activate_alert(&operator(), id, expected, true, &docs("x"), SENDER).await;
+    let r = store.activate_alert(&operator(), id, expected, true, &docs("x"), SENDER, Some(&post(id, PublicationKind::Alerta))).await;
     assert!(matches!(r, Err(StoreError::Invalid(m)) if m.contains("no es procedente")));
     // The newest check counts; an activation prepared before it is refused as stale.
     let stale = store.alert(id).await.unwrap().updated_at;
     store.record_risk_check(&operator(), id, &risk_ok()).await.unwrap();
-    let r = store.activate_alert(&operator(), id, stale, true, &docs("x"), SENDER).await;
+    let r = store.activate_alert(&operator(), id, stale, true, &docs("x"), SENDER, Some(&post(id, PublicationKind::Alerta))).await;
     assert!(matches!(r, Err(StoreError::Conflict(m)) if m.contains("cambió")), "stale");
     assert_eq!(store.alert(id).await.unwrap().status(), AlertStatus::Reportada, "nothing half-done");
     activate(store, id).await;
@@ -379,7 +387,7 @@ async fn translations_and_updates_issue_cap_updates(db: &TestStore) {
     let mut d = draft(false);
     d.clothing = "Chamarra roja".into();
     let expected = store.alert(id).await.unwrap().updated_at;
-    store.update_alert(&operator(), id, expected, &d, None, Some(&key()), &docs("v3"), SENDER).await.unwrap();
+    store.update_alert(&operator(), id, expected, &d, None, Some(&key()), &docs("v3"), SENDER, Some(&post(id, PublicationKind::Actualizacion))).await.unwrap();
     assert_eq!(store.public_alerts().await.unwrap()[0].clothing, "Chamarra roja");
     assert_eq!(store.public_photo(&folio).await.unwrap().unwrap(), b"jpeg-bytes", "the photo is kept when none is sent");
     let caps: Vec<(String, String)> = store.public_cap_messages(&folio).await.unwrap().into_iter().map(|c| (c.identifier, c.msg_type)).collect();
@@ -392,7 +400,7 @@ async fn translations_and_updates_issue_cap_updates(db: &TestStore) {
         ]
     );
     // A stale correction is refused.
-    let r = store.update_alert(&operator(), id, expected, &d, None, Some(&key()), &docs("v4"), SENDER).await;
+    let r = store.update_alert(&operator(), id, expected, &d, None, Some(&key()), &docs("v4"), SENDER, Some(&post(id, PublicationKind::Actualizacion))).await;
     assert!(matches!(r, Err(StoreError::Conflict(_))));
 }
 
@@ -434,4 +442,54 @@ async fn past_cases_and_their_times(db: &TestStore) {
     assert_eq!(t[0].municipality, "Oaxaca de Juárez");
     let events: Vec<String> = store.alert_events(id).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(events, ["reportada", "activada", "difundida", "localizada_con_vida"]);
+}
+
+async fn every_channel_posted_makes_it_disseminated(db: &TestStore) {
+    let store = &db.store;
+    for n in 0..3 {
+        let input = ChannelInput {
+            platform: Platform::Mastodon,
+            name: format!("Canal {n}"),
+            handle: format!("@canal{n}"),
+            api_base: "http://127.0.0.1:9".into(),
+            remote_id: String::new(),
+            credential: Some(violeta_domain::secret::Secret::new(format!("token-{n}"))),
+            enabled: true,
+        };
+        store.create_channel(&operator(), &input, Some(&key())).await.unwrap();
+    }
+    let (id, _) = ready(store, false).await;
+    activate(store, id).await;
+    let queued = store.deliveries(id).await.unwrap();
+    assert_eq!(queued.len(), 3, "one delivery per channel, queued with the activation");
+    let jobs = store.claim_deliveries("trabajador", chrono::Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(jobs.len(), 3);
+    for (i, job) in jobs.iter().enumerate() {
+        assert_eq!(store.alert(id).await.unwrap().status(), AlertStatus::Activada, "not before every channel posted");
+        let receipt = Receipt { remote_id: format!("p{i}"), remote_url: format!("https://mastodon.prueba/p{i}"), proof: "ok".into() };
+        assert!(store.delivery_done(job.id, "trabajador", &receipt, false).await.unwrap());
+    }
+    let a = store.alert(id).await.unwrap();
+    assert_eq!(a.status(), AlertStatus::Difundida);
+    let last = store.deliveries(id).await.unwrap().iter().filter_map(|d| d.done_at).max();
+    assert_eq!(a.disseminated_at, last, "at the time the last channel posted");
+    assert!(a.timeline().activation_to_all_posted().is_some());
+    let events = store.alert_events(id).await.unwrap();
+    let difundida = events.iter().find(|e| e.kind == "difundida").expect("difundida in the timeline");
+    assert!(difundida.note.contains("3 canales"));
+    // Closing hands the closing post and the takedown to dissemination.
+    store.conclude_alert(&operator(), id, Closing::LocalizadaConVida, "", SENDER, Some(&post(id, PublicationKind::Retiro)), Takedown::Borrar).await.unwrap();
+    let after = store.deliveries(id).await.unwrap();
+    assert_eq!(after.iter().filter(|d| d.kind == "retiro" && d.action == "publicar").count(), 3, "the closing post on every channel that carried it");
+    assert_eq!(after.iter().filter(|d| d.action == "borrar").count(), 3, "and the original posts deleted");
+    // A closing post of the wrong kind is refused, nothing half-done.
+    let (id2, _) = ready(store, false).await;
+    activate(store, id2).await;
+    let r = store.conclude_alert(&operator(), id2, Closing::Desactivada, "x", SENDER, Some(&post(id2, PublicationKind::Alerta)), Takedown::Borrar).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))));
+    assert_eq!(store.alert(id2).await.unwrap().status(), AlertStatus::Activada);
+    // A drill reaches no channel.
+    let (drill, _) = ready(store, true).await;
+    activate(store, drill).await;
+    assert!(store.deliveries(drill).await.unwrap().is_empty());
 }

@@ -1,6 +1,9 @@
 //! The store's test suite. Every case runs on SQLite, and on PostgreSQL when
 //! `VIOLETA_TEST_POSTGRES` names a server (`.ci/run` always sets it).
 
+#[macro_use]
+mod common;
+
 use chrono::{Duration, NaiveDate};
 use violeta_domain::access::{PeopleScope, Role};
 use violeta_domain::audit::{Actor, ChainBreak};
@@ -21,28 +24,6 @@ use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
 use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, PersonRef, TrainingDay};
 use violeta_store::{Backend, Store, StoreError};
 
-/// Declares a case that runs once per backend.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {$(
-        mod $case {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = violeta_store::testing::TestStore::sqlite().await.expect("SQLite de prueba");
-                super::$case(&db).await;
-                db.cleanup().await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = violeta_store::testing::TestStore::postgres().await.expect("PostgreSQL de prueba") else {
-                    eprintln!("VIOLETA_TEST_POSTGRES no está definida: caso omitido en PostgreSQL");
-                    return;
-                };
-                super::$case(&db).await;
-                db.cleanup().await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     territory_is_loaded_from_inegi,

@@ -24,7 +24,7 @@ pub const MAX_FAILURES_PER_ORIGIN: i64 = 30;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
 /// Public pages with a form an anonymous visitor posts: they set the pre-session CSRF cookie.
-pub const ANONYMOUS_FORM_PAGES: [&str; 3] = ["/entrar", "/contrasena/{token}", "/asistencia/{id}"];
+pub const ANONYMOUS_FORM_PAGES: [&str; 4] = ["/entrar", "/contrasena/{token}", "/asistencia/{id}", "/verificar"];
 
 /// The request's context: principal, CSRF token, client address.
 #[derive(Clone)]

@@ -20,6 +20,8 @@ pub struct Layout {
     pub nav_audit: bool,
     /// Alerta Rosa cases.
     pub nav_alerts: bool,
+    pub nav_learn: bool,
+    pub nav_courses: bool,
 }
 
 impl Layout {
@@ -36,6 +38,8 @@ impl Layout {
             nav_users: ctx.can(Permission::ManageUsers),
             nav_audit: ctx.can(Permission::ViewAudit),
             nav_alerts: ctx.can(Permission::OperateAlerts),
+            nav_learn: ctx.can(Permission::TakeCourses),
+            nav_courses: ctx.can(Permission::ManageCourses),
         }
     }
 
@@ -64,6 +68,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "activada" => "La alerta quedó activada.",
         "traduccion" => "La traducción quedó guardada.",
         "concluida" => "La alerta concluyó: sus datos y su fotografía se retiraron de todo lo público.",
+        "vinculada" => "Su cuenta quedó vinculada a su registro. Ya puede inscribirse en los cursos.",
+        "inscrita" => "Quedó inscrita en el curso. Puede empezar cuando quiera.",
+        "concluido" => "¡Concluyó el curso! Su constancia está en «Mis cursos».",
+        "publicado" => "El curso quedó publicado.",
         _ => return None,
     })
 }

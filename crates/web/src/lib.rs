@@ -13,12 +13,14 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod layout;
+pub mod markdown;
 pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod public_cache;
 // Alerta Rosa: the public alerts' cache
 pub mod alert_cache;
+pub mod signatures;
 
 pub use routes::{Access, RouteInfo};
 pub use violeta_store::Store;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub public_cache: Arc<public_cache::PublicCache>,
     /// What the public Alerta Rosa pages and feeds show, until it changes.
     pub alert_cache: Arc<alert_cache::AlertCache>,
+    /// Signature checks of stored constancias, done once per process.
+    pub signatures: Arc<signatures::SignatureCache>,
 }
 
 impl AppState {
@@ -60,6 +64,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             public_cache: Arc::default(),
             alert_cache: Arc::default(),
+            signatures: Arc::default(),
         }
     }
 }

@@ -58,6 +58,9 @@ const ALERT_OPERATORS: &[Role] = &[ADM, ALE];
 /// A case's private part (who reported, the investigation file, health): only the
 /// operators who work the cases, not the administrator.
 const ALERT_PRIVATE: &[Role] = &[ALE];
+/// Every role takes courses: public servants among the staff too.
+const LEARNERS: &[Role] = &[ADM, COO, INS, EVA, ALE, ENL, Role::Participante];
+const COURSE_STAFF: &[Role] = &[ADM, COO, INS];
 
 /// The expected access table: (method, path pattern, who may use it).
 const EXPECTED: &[(&str, &str, May)] = &[
@@ -119,10 +122,45 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("POST", "/constancias/{folio}/revocar", Roles(TRAINERS)),
     ("POST", "/constancias/{folio}/reemitir", Roles(TRAINERS)),
     ("GET", "/verificar", Public),
+    ("POST", "/verificar/documento", Public),
     ("GET", "/verificar/{folio}", Public),
     ("GET", "/api/v1/constancias/{folio}", Public),
     ("GET", "/.well-known/violeta/emisor.json", Public),
     ("GET", "/.well-known/violeta/estado.json", Public),
+    ("GET", "/aprender", Roles(LEARNERS)),
+    ("POST", "/aprender/vincular", Roles(LEARNERS)),
+    ("GET", "/aprender/cursos/{id}", Roles(LEARNERS)),
+    ("POST", "/aprender/cursos/{id}/inscribirme", Roles(LEARNERS)),
+    ("GET", "/aprender/cursos/{id}/elementos/{item}", Roles(LEARNERS)),
+    ("POST", "/aprender/cursos/{id}/elementos/{item}/vista", Roles(LEARNERS)),
+    ("POST", "/aprender/cursos/{id}/elementos/{item}/intentos", Roles(LEARNERS)),
+    ("POST", "/aprender/cursos/{id}/elementos/{item}/intentos/{attempt}", Roles(LEARNERS)),
+    ("GET", "/aprender/constancias/{archivo}", Roles(LEARNERS)),
+    ("GET", "/cursos/{id}/archivos/{name}", SignedIn),
+    ("GET", "/cursos", Roles(COURSE_STAFF)),
+    ("POST", "/cursos", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/importar", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/reportes", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/reportes.csv", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/reportes.xlsx", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/reportes/personas", Roles(PEOPLE_MANAGERS)),
+    ("GET", "/cursos/{id}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/estado", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/modulos", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/{id}/elementos/{item}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}/preguntas", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}/preguntas/{question}/quitar", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/{id}/vista-previa/{item}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/archivos", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/grupos", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/inscripciones", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/moodle", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/constancias", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/{id}/constancias.zip", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/{id}/curso.zip", Roles(COURSE_STAFF)),
     ("GET", "/unidades", Roles(STAFF)),
     ("GET", "/unidades/nueva", Roles(REGISTRARS)),
     ("POST", "/unidades", Roles(REGISTRARS)),
@@ -222,6 +260,18 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("POST", "/api/v1/alertas/{id}/riesgo", Roles(ALERT_OPERATORS)),
     ("POST", "/api/v1/alertas/{id}/activar", Roles(ALERT_OPERATORS)),
     ("POST", "/api/v1/alertas/{id}/concluir", Roles(ALERT_OPERATORS)),
+    // Alerta Rosa dissemination (branch alerta-difusion)
+    ("GET", "/canales", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/grupos", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/grupos/{id}", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/repeticion", Roles(ALERT_OPERATORS)),
+    ("GET", "/canales/{id}", Roles(ALERT_OPERATORS)),
+    ("POST", "/canales/{id}", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/{id}/difusion", Roles(ALERT_OPERATORS)),
+    ("POST", "/difusion/{id}/manual", Roles(ALERT_OPERATORS)),
+    ("POST", "/difusion/{id}/reintentar", Roles(ALERT_OPERATORS)),
+    ("GET", "/api/v1/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
 ];
 
 /// Demo accounts: (local part of the email, role).
@@ -325,6 +375,10 @@ impl Examples {
             .replace("{cve_ent}", "20")
             .replace("{cvegeo}", "20067")
             .replace("{evidence_id}", "1")
+            .replace("{item}", "1")
+            .replace("{attempt}", "1")
+            .replace("{question}", "1")
+            .replace("{name}", "portada.png")
             .replace("{folio}", "VIO-0000-0000-0000")
             .replace("{archivo}", "VIO-0000-0000-0000.pdf")
             .replace("{id}", &id);

@@ -11,7 +11,9 @@ use violeta_domain::alerta::{AlertInput, Closing, RiskCheckInput};
 use violeta_domain::audit::Actor;
 use violeta_domain::credential::MasterKey;
 use violeta_store::Store;
+use violeta_domain::dissemination::{PublicationKind, Takedown};
 use violeta_store::alerts::Document;
+use violeta_store::dissemination::Publication;
 use violeta_store::testing::TestStore;
 use violeta_web::{AppState, Config};
 
@@ -52,7 +54,8 @@ async fn a_localization_in_another_process_takes_her_off_this_one() {
     db.store.record_risk_check(&actor, id, &risk.validate().unwrap()).await.unwrap();
     let doc = Document { name: "ficha.pdf".into(), content_type: "application/pdf".into(), bytes: b"%PDF-".to_vec() };
     let expected = db.store.alert(id).await.unwrap().updated_at;
-    db.store.activate_alert(&actor, id, expected, true, &[doc], "alerta-rosa@violeta.prueba").await.unwrap();
+    let post = |kind| Publication { alert_id: id, kind, text: "ALERTA ROSA".into(), link: String::new(), image_png: None, image_alt: String::new() };
+    db.store.activate_alert(&actor, id, expected, true, &[doc], "alerta-rosa@violeta.prueba", Some(&post(PublicationKind::Alerta))).await.unwrap();
 
     let app = violeta_web::app(AppState::new(db.store.clone(), Config::default()));
     // Let the listener subscribe while the cache serves her.
@@ -60,7 +63,7 @@ async fn a_localization_in_another_process_takes_her_off_this_one() {
         assert!(get(&app, "/alertas.atom").await.contains(NAME));
     }
     let other = Store::connect(&db.url).await.unwrap();
-    other.close_alert(&actor, id, Closing::LocalizadaConVida, "", "alerta-rosa@violeta.prueba").await.unwrap();
+    other.conclude_alert(&actor, id, Closing::LocalizadaConVida, "", "alerta-rosa@violeta.prueba", Some(&post(PublicationKind::Retiro)), Takedown::Borrar).await.unwrap();
     let mut gone = false;
     for _ in 0..100 {
         if !get(&app, "/alertas.atom").await.contains(NAME) {

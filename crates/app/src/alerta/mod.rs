@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use violeta_domain::alerta::{AlertDraft, AlertFolio, Closing, PublicFacts, Translation};
 use violeta_domain::audit::Actor;
 use violeta_domain::credential::MasterKey;
+use violeta_domain::dissemination::Takedown;
 use violeta_store::alerts::{AlertRecord, Document, cap_sender};
 use violeta_store::{Store, StoreError};
 
@@ -193,7 +194,14 @@ pub async fn activate(store: &Store, actor: &Actor, id: i64, confirmed: bool, r:
     violeta_domain::alerta::check_activation(a.status(), risk.map(|r| r.check()).as_ref(), a.has_photo, confirmed)
         .map_err(|reasons| StoreError::Invalid(format!("no se puede activar la alerta: {}", reasons.join("; "))))?;
     let docs = render_case(store, &a, r).await?;
-    store.activate_alert(actor, id, a.updated_at, confirmed, &docs, &cap_sender(r.base_url)).await
+    // Every official channel gets the square ficha with the short text (a drill: none).
+    let post = (!a.drill).then(|| publication::activation(&a.facts(), r.base_url, square(&docs)).publication(id));
+    store.activate_alert(actor, id, a.updated_at, confirmed, &docs, &cap_sender(r.base_url), post.as_ref()).await
+}
+
+/// The square ficha's bytes among rendered documents.
+fn square(docs: &[Document]) -> Vec<u8> {
+    docs.iter().find(|d| d.name == square_name()).map(|d| d.bytes.clone()).unwrap_or_default()
 }
 
 /// Corrects a case. When it is public, its fichas are rendered from the corrected data and
@@ -210,17 +218,19 @@ pub async fn update(
     r: Rendering<'_>,
 ) -> Result<(), StoreError> {
     let a = store.alert(id).await?;
-    let docs = if a.is_public() {
+    let (docs, post) = if a.is_public() {
         let facts = facts_of_draft(store, &a.folio, draft).await?;
         let photo = match new_photo {
             Some(p) => Some(p.to_vec()),
             None => store.alert_photo(id).await?,
         };
-        render(facts, photo, translations_of(store, id).await?, r).await?
+        let docs = render(facts.clone(), photo, translations_of(store, id).await?, r).await?;
+        let post = publication::update(&facts, r.base_url, square(&docs)).publication(id);
+        (docs, Some(post))
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
-    store.update_alert(actor, id, expected, draft, new_photo, master, &docs, &cap_sender(r.base_url)).await
+    store.update_alert(actor, id, expected, draft, new_photo, master, &docs, &cap_sender(r.base_url), post.as_ref()).await
 }
 
 /// Adds or replaces a translation of the ficha; when the alert is public, its fichas in
@@ -239,9 +249,12 @@ pub async fn save_translation(store: &Store, actor: &Actor, id: i64, expected: D
 }
 
 /// Concludes a case (located alive or not, or deactivated): her photo and data leave every
-/// public page and feed at once; the record stays for the file.
-pub async fn close(store: &Store, actor: &Actor, id: i64, closing: Closing, note: &str, r: Rendering<'_>) -> Result<(), StoreError> {
-    store.close_alert(actor, id, closing, note, &cap_sender(r.base_url)).await
+/// public page and feed at once; the channels that carried the alert post the closing and
+/// take their earlier posts down by `takedown`; the record stays for the file.
+pub async fn close(store: &Store, actor: &Actor, id: i64, closing: Closing, note: &str, takedown: Takedown, r: Rendering<'_>) -> Result<(), StoreError> {
+    let a = store.alert(id).await?;
+    let post = publication::closing(&a.folio, r.base_url).publication(id);
+    store.conclude_alert(actor, id, closing, note, &cap_sender(r.base_url), Some(&post), takedown).await
 }
 
 /// The folio of a path segment, or "not found".

@@ -1,23 +1,15 @@
 //! What is posted on the official social-media accounts when an alert is activated, updated
 //! or concluded: the one place that writes those texts. Dissemination (the channels, the
-//! outbox, the platform adapters) takes this content as it is.
+//! outbox, the platform adapters: `violeta_store::dissemination`) takes this content as it
+//! is, in the transaction of the step that makes it.
 //!
 //! Activation and updates carry the square ficha and a description of it for people who
 //! use screen readers; the closing post carries nothing about her, only that the alert
 //! concluded and a request to stop sharing the ficha.
 
 use violeta_domain::alerta::{PublicFacts, long_local};
-
-/// Why a post is made (the same kinds dissemination keeps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The activation.
-    Alerta,
-    /// Her data or the ficha changed while active.
-    Actualizacion,
-    /// The alert concluded: the earlier posts come down or are edited.
-    Retiro,
-}
+pub use violeta_domain::dissemination::PublicationKind as Kind;
+use violeta_store::dissemination::Publication;
 
 /// A post, ready to hand to dissemination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +22,13 @@ pub struct Post {
     pub image_png: Option<Vec<u8>>,
     /// The image described for screen readers.
     pub image_alt: String,
+}
+
+impl Post {
+    /// The publication dissemination stores for alert `alert_id`.
+    pub fn publication(self, alert_id: i64) -> Publication {
+        Publication { alert_id, kind: self.kind, text: self.text, link: self.link, image_png: self.image_png, image_alt: self.image_alt }
+    }
 }
 
 /// The public page of a folio.

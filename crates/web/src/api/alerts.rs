@@ -333,6 +333,8 @@ pub struct CloseDto {
     pub cierre: String,
     /// Obligatoria para desactivar.
     pub nota: String,
+    /// Qué pasa con lo publicado en los canales oficiales: `borrar` (si se omite), `editar` o `conservar`.
+    pub retiro: String,
 }
 
 /// Concluye la alerta: sus datos y su fotografía se retiran de todo lo público al instante.
@@ -341,8 +343,9 @@ pub struct CloseDto {
 pub async fn close(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(id): Path<i64>, Json(c): Json<CloseDto>) -> ApiResult<AlertDto> {
     let closing = Closing::parse(&c.cierre)
         .ok_or_else(|| ApiError(AppError::BadRequest("indique el cierre: localizada_con_vida, localizada_sin_vida o desactivada".into())))?;
+    let takedown = crate::pages::alerts::takedown(&c.retiro)?;
     let base = crate::pages::constancias::base_url(&state, &headers);
-    app::close(&state.store, &ctx.actor(), id, closing, &c.nota, Rendering { base_url: &base, demo: state.config.demo }).await?;
+    app::close(&state.store, &ctx.actor(), id, closing, &c.nota, takedown, Rendering { base_url: &base, demo: state.config.demo }).await?;
     Ok(Json(state.store.alert(id).await?.into()))
 }
 

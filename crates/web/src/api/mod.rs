@@ -9,6 +9,8 @@ pub mod territory;
 pub mod map;
 // Alerta Rosa
 pub mod alerts;
+// Alerta Rosa dissemination (branch alerta-difusion)
+pub mod dissemination;
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -26,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         constancias::verify,
         // Alerta Rosa
         alerts::list, alerts::create, alerts::show, alerts::private, alerts::risk, alerts::activate, alerts::close, alerts::report,
+        // Alerta Rosa dissemination
+        dissemination::deliveries,
     ),
     components(schemas(
         territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
@@ -36,6 +40,8 @@ use utoipa::{Modify, OpenApi};
         // Alerta Rosa
         alerts::AlertSummaryDto, alerts::AlertDto, alerts::NewAlert, alerts::ValidationErrors, alerts::FieldErrorDto, alerts::PrivateDto,
         alerts::RiskDto, alerts::ActivateDto, alerts::CloseDto, alerts::MetricDto, alerts::ReportDto,
+        // Alerta Rosa dissemination
+        dissemination::DisseminationDto, dissemination::PublicationDto, dissemination::DeliveryDto,
     )),
     modifiers(&BearerAuth),
     security(("token" = [])),

@@ -25,6 +25,7 @@ use violeta_domain::alerta::{
     AlertFolio, AlertInput, AlertStatus, Closing, Consent, FieldErrors, PrivateData, PublicFacts, RecordedSex, RiskCheckInput, RiskLevel,
     TranslationInput, check_activation, duration_label, long_local,
 };
+use violeta_domain::dissemination::Takedown;
 use violeta_domain::territory::StateKey;
 use violeta_store::alerts::{AlertEvent, AlertFilter, AlertRecord, AlertSummary, CapMessage, PublicAlert, PublicAlertState, RiskCheckRecord, TranslationRecord};
 
@@ -300,6 +301,9 @@ struct CasePage {
     levels: &'static [RiskLevel],
     consents: &'static [Consent],
     closings: &'static [Closing],
+    takedowns: &'static [Takedown],
+    /// Deliveries of the alert to the official channels: (posted, total, still open).
+    deliveries: (usize, usize, usize),
     error: Option<String>,
 }
 
@@ -339,6 +343,9 @@ async fn case_page(state: &AppState, ctx: &Ctx, headers: &HeaderMap, id: i64, pr
     let base = base_url(state, headers);
     let facts = a.facts();
     let post = a.is_public().then(|| publication::activation(&facts, &base, Vec::new()));
+    let all = store.deliveries(id).await?;
+    let originals: Vec<_> = all.iter().filter(|d| d.kind == "alerta" && d.action == "publicar").collect();
+    let deliveries = (originals.iter().filter(|d| d.status == "publicada").count(), originals.len(), all.iter().filter(|d| d.is_open()).count());
     let translations = store.translations(id).await?;
     let mut previews = Vec::new();
     for language in std::iter::once(None).chain(translations.iter().map(|t| Some(t.language.as_str()))) {
@@ -363,6 +370,8 @@ async fn case_page(state: &AppState, ctx: &Ctx, headers: &HeaderMap, id: i64, pr
         levels: RiskLevel::ALL,
         consents: Consent::ALL,
         closings: Closing::ALL,
+        takedowns: Takedown::ALL,
+        deliveries,
         error,
         risk,
         status,
@@ -430,6 +439,17 @@ pub struct CloseForm {
     cierre: String,
     #[serde(default)]
     nota: String,
+    /// What becomes of the posts on the official channels; deleting them unless told.
+    #[serde(default)]
+    retiro: String,
+}
+
+/// The takedown asked for; by default the posts are deleted (her safety and privacy first).
+pub fn takedown(code: &str) -> Result<Takedown, AppError> {
+    match code.trim() {
+        "" => Ok(Takedown::Borrar),
+        c => Takedown::parse(c).ok_or_else(|| AppError::BadRequest(format!("«{c}» no es una opción de retiro: borrar, editar o conservar"))),
+    }
 }
 
 pub async fn close(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(id): Path<i64>, Form(f): Form<CloseForm>) -> PageResult {
@@ -437,8 +457,12 @@ pub async fn close(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, 
     let Some(closing) = Closing::parse(&f.cierre) else {
         return refused(&state, &ctx, &headers, id, AppError::BadRequest("elija cómo concluye la alerta: localizada con vida, localizada sin vida o desactivada".into())).await;
     };
+    let takedown = match takedown(&f.retiro) {
+        Ok(t) => t,
+        Err(e) => return refused(&state, &ctx, &headers, id, e).await,
+    };
     let base = base_url(&state, &headers);
-    match app::close(&state.store, &ctx.actor(), id, closing, &f.nota, rendering(&state, &base)).await {
+    match app::close(&state.store, &ctx.actor(), id, closing, &f.nota, takedown, rendering(&state, &base)).await {
         Ok(()) => see_other(&format!("/alerta-rosa/{id}"), "concluida"),
         Err(e) => refused(&state, &ctx, &headers, id, e.into()).await,
     }

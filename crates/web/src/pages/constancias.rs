@@ -59,15 +59,18 @@ impl Checked {
 pub async fn check(state: &AppState, c: &CredentialRecord) -> Result<Checked, AppError> {
     let now = chrono::Utc::now();
     let standing = c.state(now);
-    let signature = match state.store.issuer_by_id(c.issuer_id).await? {
-        None => Err(Rejection::IssuerMismatch),
-        Some(issuer) => {
-            let key = issuer.verifying_key()?;
-            // Revocation and expiry are reported by `standing`: here, the signature alone.
-            match verify(&c.document(), &key, None, now) {
-                Err(Rejection::Expired) => Ok(()),
-                other => other,
-            }
+    // Revocation and expiry are reported by `standing`: here, the signature alone.
+    let signature = match state.signatures.get(c.id, c.issuer_id, &c.credential_json) {
+        Some(answer) => answer,
+        None => {
+            let answer = match state.store.issuer_by_id(c.issuer_id).await? {
+                None => Err(Rejection::IssuerMismatch),
+                Some(issuer) => match verify(&c.document(), &issuer.verifying_key()?, None, now) {
+                    Err(Rejection::Expired) => Ok(()),
+                    other => other,
+                },
+            };
+            state.signatures.remember(c.id, c.issuer_id, &c.credential_json, answer)
         }
     };
     Ok(Checked { state: standing, signature })
@@ -293,4 +296,39 @@ pub async fn status_list(State(state): State<AppState>, headers: HeaderMap) -> P
     let mut response = json_response(&doc);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(response)
+}
+
+// ----- a holder's document -----
+
+#[derive(Deserialize, Default)]
+pub struct DocumentForm {
+    #[serde(default)]
+    documento: String,
+}
+
+#[derive(Template)]
+#[template(path = "constancias/document.html")]
+struct DocumentPage {
+    l: Layout,
+    error: Option<String>,
+    check: Option<violeta_app::credentials::DocumentCheck>,
+}
+
+impl DocumentPage {
+    fn reason(&self) -> String {
+        match &self.check {
+            Some(c) => c.result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+}
+
+/// `POST /verificar/documento`: checks the signed JSON a holder presents (pasted), against
+/// the published keys and the revocation records.
+pub async fn verify_document(State(state): State<AppState>, ctx: Ctx, Form(f): Form<DocumentForm>) -> PageResult {
+    let l = Layout::new(&ctx, &state, "Verificar el documento de una constancia");
+    match violeta_app::credentials::check_document(&state.store, &f.documento).await {
+        Ok(check) => render(&DocumentPage { l, error: None, check: Some(check) }),
+        Err(e) => super::render_invalid(&DocumentPage { l, error: Some(e), check: None }),
+    }
 }

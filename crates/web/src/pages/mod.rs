@@ -4,6 +4,8 @@ pub mod account;
 pub mod audit;
 pub mod certification;
 pub mod constancias;
+pub mod courses;
+pub mod learn;
 pub mod home;
 pub mod institutions;
 pub mod people;
@@ -14,6 +16,8 @@ pub mod users;
 pub mod map;
 // Alerta Rosa
 pub mod alerts;
+// Alerta Rosa dissemination (branch alerta-difusion)
+pub mod channels;
 
 use crate::error::{AppError, PageResult};
 use askama::Template;

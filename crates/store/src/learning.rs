@@ -1,0 +1,1400 @@
+//! The Centro de Aprendizaje Digital in the store: courses and their content, cohorts,
+//! enrolment (one by one and in bulk), lesson progress, quiz attempts, completion — which
+//! issues the course's constancia in the same transaction — and the completion reports.
+//!
+//! Rules live in `violeta_domain::learning` (validation, drawing, grading, completion); this
+//! module keeps the records. Authoring, enrolment and completion are audited; a lesson marked
+//! as seen is the learner's own activity log (`lesson_views`, timestamped) and is not.
+
+use crate::audit::{Event, append};
+use crate::credentials::{Signing, issue_course_in_tx, lock_issuing};
+use crate::{Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use violeta_domain::audit::Actor;
+use violeta_domain::credential::Folio;
+use violeta_domain::learning::{
+    CompletionRule, CourseDraft, CourseInfo, CourseStatus, EnrolmentSource, Grade, ItemDraft, ItemKind, ItemProgress, KeyedQuestion, ModuleDraft,
+    OptionDraft, QuestionDraft, QuestionKind, QuizSettings, check_quiz_bank, draw, grade, is_complete, progress_percent,
+};
+use violeta_domain::person::PersonDraft;
+
+/// A course with its figures.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Course {
+    pub id: i64,
+    pub code: String,
+    pub version: i64,
+    pub title: String,
+    pub summary: String,
+    pub audience: String,
+    pub minutes: i64,
+    pub programme_id: Option<i64>,
+    pub programme: Option<String>,
+    pub status: String,
+    pub completion_rule: String,
+    pub valid_months: Option<i64>,
+    pub enrolment_closes_on: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub enrolled: i64,
+    pub completed: i64,
+}
+
+impl Course {
+    pub fn status(&self) -> CourseStatus {
+        CourseStatus::parse(&self.status).unwrap_or(CourseStatus::Borrador)
+    }
+    pub fn rule(&self) -> CompletionRule {
+        CompletionRule::parse(&self.completion_rule).unwrap_or(CompletionRule::Todo)
+    }
+    pub fn hours_label(&self) -> String {
+        violeta_domain::credential::hours_label(self.minutes)
+    }
+    /// Is self-enrolment open on `today` (Mexico City)?
+    pub fn enrolment_open(&self, today: NaiveDate) -> bool {
+        self.status() == CourseStatus::Publicado && self.enrolment_closes_on.is_none_or(|d| today <= d)
+    }
+}
+
+const COURSE_COLUMNS: &str = "c.id, c.code, c.version, c.title, c.summary, c.audience, c.minutes, c.programme_id, p.name AS programme, \
+    c.status, c.completion_rule, c.valid_months, c.enrolment_closes_on, c.created_at, c.updated_at";
+const COURSE_FROM: &str = "FROM courses c LEFT JOIN programmes p ON p.id = c.programme_id";
+const COURSE_FIGURES: &str = "(SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id) AS enrolled, \
+    (SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id AND e.completed_at IS NOT NULL) AS completed";
+/// Courses with their figures (staff pages).
+static COURSE_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("SELECT {COURSE_COLUMNS}, {COURSE_FIGURES} {COURSE_FROM}"));
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Module {
+    pub id: i64,
+    pub course_id: i64,
+    pub position: i64,
+    pub title: String,
+}
+
+/// A lesson or a quiz.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Item {
+    pub id: i64,
+    pub course_id: i64,
+    pub module_id: i64,
+    pub position: i64,
+    pub kind: String,
+    pub title: String,
+    pub required: bool,
+    pub body: String,
+    pub video_url: String,
+    pub pass_percent: Option<i64>,
+    pub attempt_limit: Option<i64>,
+    pub draw_count: Option<i64>,
+}
+
+impl Item {
+    pub fn kind(&self) -> ItemKind {
+        ItemKind::parse(&self.kind).unwrap_or(ItemKind::Leccion)
+    }
+    pub fn is_quiz(&self) -> bool {
+        self.kind() == ItemKind::Cuestionario
+    }
+    pub fn settings(&self) -> QuizSettings {
+        QuizSettings { pass_percent: self.pass_percent.unwrap_or(100), attempt_limit: self.attempt_limit, draw_count: self.draw_count }
+    }
+}
+
+const ITEM_SELECT: &str =
+    "SELECT id, course_id, module_id, position, kind, title, required, body, video_url, pass_percent, attempt_limit, draw_count FROM course_items";
+
+/// A course's modules with their items, in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Content {
+    pub modules: Vec<(Module, Vec<Item>)>,
+}
+
+impl Content {
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.modules.iter().flat_map(|(_, items)| items.iter())
+    }
+    pub fn item(&self, id: i64) -> Option<&Item> {
+        self.items().find(|i| i.id == id)
+    }
+    /// The item after `id`, in course order.
+    pub fn next_after(&self, id: i64) -> Option<&Item> {
+        let mut items = self.items().skip_while(|i| i.id != id);
+        items.next();
+        items.next()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Question {
+    pub id: i64,
+    pub item_id: i64,
+    pub position: i64,
+    pub kind: String,
+    pub prompt: String,
+    pub feedback: String,
+    pub options: Vec<AnswerOption>,
+}
+
+impl Question {
+    pub fn kind(&self) -> QuestionKind {
+        QuestionKind::parse(&self.kind).unwrap_or(QuestionKind::Unica)
+    }
+    pub fn keyed(&self) -> KeyedQuestion {
+        KeyedQuestion { id: self.id, correct: self.options.iter().filter(|o| o.correct).map(|o| o.id).collect() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AnswerOption {
+    pub id: i64,
+    pub question_id: i64,
+    pub position: i64,
+    pub text: String,
+    pub correct: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Cohort {
+    pub id: i64,
+    pub course_id: i64,
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub enrolment_closes_on: Option<NaiveDate>,
+    pub enrolled: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Enrolment {
+    pub id: i64,
+    pub course_id: i64,
+    pub person_id: i64,
+    pub cohort_id: Option<i64>,
+    pub source: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub last_item_id: Option<i64>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+const ENROLMENT_SELECT: &str = "SELECT id, course_id, person_id, cohort_id, source, enrolled_at, last_item_id, completed_at FROM enrolments";
+
+/// A learner's course on her dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnerCourse {
+    pub course: Course,
+    pub enrolment: Enrolment,
+    pub percent: i64,
+    /// Where to resume: the last item visited, or the first not done.
+    pub resume_item: Option<i64>,
+    pub folio: Option<String>,
+}
+
+/// One submitted or open quiz attempt.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Attempt {
+    pub id: i64,
+    pub enrolment_id: i64,
+    pub item_id: i64,
+    pub drawn: String,
+    pub started_at: DateTime<Utc>,
+    pub answers: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub score_percent: Option<i64>,
+    pub passed: Option<bool>,
+}
+
+impl Attempt {
+    pub fn drawn_ids(&self) -> Vec<i64> {
+        serde_json::from_str(&self.drawn).unwrap_or_default()
+    }
+    pub fn chosen(&self) -> BTreeMap<i64, BTreeSet<i64>> {
+        self.answers.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default()
+    }
+}
+
+const ATTEMPT_SELECT: &str = "SELECT id, enrolment_id, item_id, drawn, started_at, answers, submitted_at, score_percent, passed FROM quiz_attempts";
+
+/// What a learner's step did to her course.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    /// The course became complete with this step.
+    pub completed: bool,
+    /// The constancia issued with it (none when no issuer is set up yet).
+    pub folio: Option<Folio>,
+}
+
+/// A row of a bulk enrolment: a registered person or one to match or create by CURP.
+#[derive(Debug, Clone)]
+pub enum Learner {
+    Existing(i64),
+    Draft(PersonDraft),
+}
+
+/// What a bulk enrolment did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkEnrolment {
+    pub enrolled: usize,
+    pub already: usize,
+    pub people_created: usize,
+    pub completions: usize,
+}
+
+/// A row of a bulk enrolment or history import.
+#[derive(Debug, Clone)]
+pub struct EnrolmentRow {
+    pub learner: Learner,
+    /// Completed before (history from another platform).
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+// ----- reports -----
+
+/// What the completion report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Curso,
+    Institucion,
+    Municipio,
+    Region,
+    Sexo,
+    Mes,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 6] = [Dimension::Curso, Dimension::Institucion, Dimension::Municipio, Dimension::Region, Dimension::Sexo, Dimension::Mes];
+    pub fn code(self) -> &'static str {
+        match self {
+            Dimension::Curso => "curso",
+            Dimension::Institucion => "institucion",
+            Dimension::Municipio => "municipio",
+            Dimension::Region => "region",
+            Dimension::Sexo => "sexo",
+            Dimension::Mes => "mes",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Dimension::Curso => "Curso",
+            Dimension::Institucion => "Institución",
+            Dimension::Municipio => "Municipio",
+            Dimension::Region => "Región",
+            Dimension::Sexo => "Sexo",
+            Dimension::Mes => "Mes de inscripción",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.code() == s)
+    }
+    /// (key, label) expressions of the group, over `e` (enrolments), `c` (courses), `p` (people).
+    fn sql(self, backend: crate::Backend) -> (&'static str, &'static str) {
+        match (self, backend) {
+            (Dimension::Curso, _) => ("CAST(c.id AS TEXT)", "c.title || ' (v' || CAST(c.version AS TEXT) || ')'"),
+            (Dimension::Institucion, _) => ("COALESCE(CAST(i.id AS TEXT), '')", "COALESCE(i.name, 'Sin institución')"),
+            (Dimension::Municipio, _) => ("COALESCE(p.cvegeo, '')", "COALESCE(m.name || ', ' || s.name, 'Sin municipio')"),
+            (Dimension::Region, _) => ("COALESCE(CAST(r.id AS TEXT), '')", "COALESCE(r.name, 'Sin región')"),
+            (Dimension::Sexo, _) => ("p.sex", "p.sex"),
+            (Dimension::Mes, crate::Backend::Sqlite) => ("substr(e.enrolled_at, 1, 7)", "substr(e.enrolled_at, 1, 7)"),
+            (Dimension::Mes, crate::Backend::Postgres) => ("to_char(e.enrolled_at, 'YYYY-MM')", "to_char(e.enrolled_at, 'YYYY-MM')"),
+        }
+    }
+}
+
+/// Which enrolments a report counts.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub course_id: Option<i64>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// One line of the completion report.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReportRow {
+    pub key: String,
+    pub label: String,
+    pub enrolled: i64,
+    pub completed: i64,
+}
+
+impl ReportRow {
+    /// Completion rate in percent, one decimal.
+    pub fn rate(&self) -> f64 {
+        if self.enrolled == 0 { 0.0 } else { (self.completed as f64 * 1000.0 / self.enrolled as f64).round() / 10.0 }
+    }
+}
+
+/// A person behind a report figure.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReportPerson {
+    pub person_id: i64,
+    pub name: String,
+    pub course: String,
+    pub institution: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+// The joins every report needs; the region is the municipality's (a municipality belongs to
+// at most one region).
+const REPORT_FROM: &str = "FROM enrolments e JOIN courses c ON c.id = e.course_id JOIN people p ON p.id = e.person_id \
+    LEFT JOIN institutions i ON i.id = p.institution_id \
+    LEFT JOIN municipalities m ON m.cvegeo = p.cvegeo LEFT JOIN states s ON s.cve_ent = m.cve_ent \
+    LEFT JOIN region_municipalities rm ON rm.cvegeo = p.cvegeo LEFT JOIN regions r ON r.id = rm.region_id";
+
+fn random_seed() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).expect("el sistema operativo no dio aleatoriedad");
+    b
+}
+
+fn invalid(e: String) -> StoreError {
+    StoreError::Invalid(e)
+}
+
+async fn course_in_tx(tx: &mut Tx, id: i64) -> Result<Course> {
+    let sql = format!("{} WHERE c.id = $1", *COURSE_SELECT);
+    let course: Option<Course> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await?);
+    course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
+}
+
+async fn touch(tx: &mut Tx, course_id: i64) -> Result<()> {
+    on_tx!(tx, |c| sqlx::query("UPDATE courses SET updated_at = $1 WHERE id = $2").bind(now()).bind(course_id).execute(&mut *c).await?.rows_affected());
+    Ok(())
+}
+
+async fn next_position(tx: &mut Tx, sql: &'static str, parent: i64) -> Result<i64> {
+    let max: Option<i64> = on_tx!(tx, |c| sqlx::query_scalar(sql).bind(parent).fetch_one(&mut *c).await?);
+    Ok(max.unwrap_or(0) + 1)
+}
+
+async fn insert_item(tx: &mut Tx, course_id: i64, module_id: i64, item: &ItemDraft) -> Result<i64> {
+    let position = next_position(tx, "SELECT MAX(position) FROM course_items WHERE module_id = $1", module_id).await?;
+    let (kind, title, required, body, video, settings) = match item {
+        ItemDraft::Lesson { title, body, video_url, required } => (ItemKind::Leccion, title, *required, body.as_str(), video_url.as_str(), None),
+        ItemDraft::Quiz { title, settings, required, .. } => (ItemKind::Cuestionario, title, *required, "", "", Some(*settings)),
+    };
+    let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO course_items (course_id, module_id, position, kind, title, required, body, video_url, pass_percent, attempt_limit, draw_count) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+    )
+    .bind(course_id)
+    .bind(module_id)
+    .bind(position)
+    .bind(kind.code())
+    .bind(title)
+    .bind(required)
+    .bind(body)
+    .bind(video)
+    .bind(settings.map(|s| s.pass_percent))
+    .bind(settings.and_then(|s| s.attempt_limit))
+    .bind(settings.and_then(|s| s.draw_count))
+    .fetch_one(&mut *c)
+    .await?);
+    if let ItemDraft::Quiz { questions, .. } = item {
+        for q in questions {
+            insert_question(tx, id, q).await?;
+        }
+    }
+    Ok(id)
+}
+
+async fn insert_question(tx: &mut Tx, item_id: i64, q: &QuestionDraft) -> Result<i64> {
+    let position = next_position(tx, "SELECT MAX(position) FROM quiz_questions WHERE item_id = $1", item_id).await?;
+    let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO quiz_questions (item_id, position, kind, prompt, feedback) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    )
+    .bind(item_id)
+    .bind(position)
+    .bind(q.kind.code())
+    .bind(&q.prompt)
+    .bind(&q.feedback)
+    .fetch_one(&mut *c)
+    .await?);
+    for (n, o) in q.options.iter().enumerate() {
+        on_tx!(tx, |c| sqlx::query("INSERT INTO quiz_options (question_id, position, text, correct) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(n as i64 + 1)
+            .bind(&o.text)
+            .bind(o.correct)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+    }
+    Ok(id)
+}
+
+async fn insert_course(tx: &mut Tx, info: &CourseInfo, version: i64, programme_id: Option<i64>, closes: Option<NaiveDate>) -> Result<i64> {
+    let t = now();
+    let inserted: std::result::Result<i64, StoreError> = async {
+        Ok(on_tx!(tx, |c| sqlx::query_scalar(
+            "INSERT INTO courses (code, version, title, summary, audience, minutes, programme_id, status, completion_rule, valid_months, \
+             enrolment_closes_on, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'borrador', $8, $9, $10, $11, $11) RETURNING id"
+        )
+        .bind(&info.code)
+        .bind(version)
+        .bind(&info.title)
+        .bind(&info.summary)
+        .bind(&info.audience)
+        .bind(info.minutes)
+        .bind(programme_id)
+        .bind(info.completion_rule.unwrap_or(CompletionRule::Todo).code())
+        .bind(info.valid_months)
+        .bind(closes)
+        .bind(t)
+        .fetch_one(&mut *c)
+        .await?))
+    }
+    .await;
+    inserted.map_err(|e| {
+        if e.is_unique_violation() {
+            StoreError::Conflict(format!("ya existe el curso {} en su versión {version}: importe una versión mayor", info.code))
+        } else {
+            e
+        }
+    })
+}
+
+const QUESTIONS_SQL: &str = "SELECT id, item_id, position, kind, prompt, feedback FROM quiz_questions WHERE item_id = $1 ORDER BY position, id";
+const OPTIONS_SQL: &str = "SELECT o.id, o.question_id, o.position, o.text, o.correct FROM quiz_options o JOIN quiz_questions q ON q.id = o.question_id \
+    WHERE q.item_id = $1 ORDER BY o.question_id, o.position";
+type QuestionRow = (i64, i64, i64, String, String, String);
+
+async fn questions_in(tx: &mut Tx, item_id: i64) -> Result<Vec<Question>> {
+    let rows: Vec<QuestionRow> = on_tx!(tx, |c| sqlx::query_as(QUESTIONS_SQL).bind(item_id).fetch_all(&mut *c).await?);
+    let options: Vec<AnswerOption> = on_tx!(tx, |c| sqlx::query_as(OPTIONS_SQL).bind(item_id).fetch_all(&mut *c).await?);
+    Ok(assemble_questions(rows, options))
+}
+
+fn assemble_questions(rows: Vec<QuestionRow>, options: Vec<AnswerOption>) -> Vec<Question> {
+    let mut by_question: HashMap<i64, Vec<AnswerOption>> = HashMap::new();
+    for o in options {
+        by_question.entry(o.question_id).or_default().push(o);
+    }
+    rows.into_iter()
+        .map(|(id, item_id, position, kind, prompt, feedback)| Question {
+            id,
+            item_id,
+            position,
+            kind,
+            prompt,
+            feedback,
+            options: by_question.remove(&id).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Marks the enrolment complete when the course's rule is met, and issues the constancia
+/// when an issuer is set up (`signing`). Runs inside the step's transaction.
+async fn complete_if_done(tx: &mut Tx, enrolment: &Enrolment, signing: Option<Signing<'_>>, actor: &Actor) -> Result<Step> {
+    if enrolment.completed_at.is_some() {
+        return Ok(Step::default());
+    }
+    let course = course_in_tx(tx, enrolment.course_id).await?;
+    let progress = item_progress(tx, enrolment.course_id, enrolment.id).await?;
+    let items: Vec<ItemProgress> = progress.values().copied().collect();
+    if !is_complete(course.rule(), &items) {
+        return Ok(Step::default());
+    }
+    on_tx!(tx, |c| sqlx::query("UPDATE enrolments SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL")
+        .bind(now())
+        .bind(enrolment.id)
+        .execute(&mut *c)
+        .await?
+            .rows_affected());
+    let folio = match signing {
+        Some(signing) if has_issuer(tx).await? => {
+            lock_issuing(tx).await?;
+            issue_course_in_tx(tx, enrolment.course_id, enrolment.person_id, signing).await?.map(|(_, f)| f)
+        }
+        _ => None,
+    };
+    append(
+        tx,
+        actor,
+        Event::new("curso.concluir", "inscripcion", enrolment.id)
+            .with(serde_json::json!({"curso": enrolment.course_id, "persona": enrolment.person_id, "constancia": folio.as_ref().map(|f| f.as_str())})),
+    )
+    .await?;
+    Ok(Step { completed: true, folio })
+}
+
+async fn has_issuer(tx: &mut Tx) -> Result<bool> {
+    let n: i64 = on_tx!(tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM issuer_keys WHERE active").fetch_one(&mut *c).await?);
+    Ok(n > 0)
+}
+
+/// Per item of the course: is it required, and is it done (lesson seen, quiz passed)?
+const PROGRESS_SQL: &str = "SELECT i.id, i.required, CASE WHEN i.kind = 'leccion' \
+    THEN EXISTS (SELECT 1 FROM lesson_views v WHERE v.enrolment_id = $2 AND v.item_id = i.id) \
+    ELSE EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.enrolment_id = $2 AND a.item_id = i.id AND a.passed) END AS done \
+    FROM course_items i WHERE i.course_id = $1";
+
+async fn item_progress(tx: &mut Tx, course_id: i64, enrolment_id: i64) -> Result<BTreeMap<i64, ItemProgress>> {
+    let rows: Vec<(i64, bool, bool)> = on_tx!(tx, |c| sqlx::query_as(PROGRESS_SQL).bind(course_id).bind(enrolment_id).fetch_all(&mut *c).await?);
+    Ok(rows.into_iter().map(|(id, required, done)| (id, ItemProgress { required, done })).collect())
+}
+
+async fn enrolment_in_tx(tx: &mut Tx, id: i64) -> Result<Enrolment> {
+    let sql = format!("{ENROLMENT_SELECT} WHERE id = $1");
+    let e: Option<Enrolment> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(&mut *c).await?);
+    e.ok_or_else(|| StoreError::NotFound("no existe esa inscripción".into()))
+}
+
+impl Store {
+    // ----- authoring -----
+
+    /// A new course, as a draft (version 1).
+    pub async fn create_course(&self, actor: &Actor, info: &CourseInfo, programme_id: Option<i64>, closes: Option<NaiveDate>) -> Result<i64> {
+        let info = info.validate().map_err(invalid)?;
+        let mut tx = self.begin().await?;
+        let id = insert_course(&mut tx, &info, 1, programme_id, closes).await?;
+        append(&mut tx, actor, Event::new("curso.crear", "curso", id).with(serde_json::json!({"clave": info.code, "titulo": info.title}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn update_course(&self, actor: &Actor, id: i64, info: &CourseInfo, programme_id: Option<i64>, closes: Option<NaiveDate>) -> Result<()> {
+        let info = info.validate().map_err(invalid)?;
+        let mut tx = self.begin().await?;
+        course_in_tx(&mut tx, id).await?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE courses SET title = $1, summary = $2, audience = $3, minutes = $4, programme_id = $5, completion_rule = $6, \
+             valid_months = $7, enrolment_closes_on = $8, updated_at = $9 WHERE id = $10"
+        )
+        .bind(&info.title)
+        .bind(&info.summary)
+        .bind(&info.audience)
+        .bind(info.minutes)
+        .bind(programme_id)
+        .bind(info.completion_rule.unwrap_or(CompletionRule::Todo).code())
+        .bind(info.valid_months)
+        .bind(closes)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *c)
+        .await?
+            .rows_affected());
+        append(&mut tx, actor, Event::new("curso.actualizar", "curso", id).with(serde_json::json!({"titulo": info.title}))).await?;
+        tx.commit().await
+    }
+
+    /// Publishes, archives or returns a course to draft. Publishing checks that it has content
+    /// and that every quiz can draw its questions.
+    pub async fn set_course_status(&self, actor: &Actor, id: i64, status: CourseStatus) -> Result<()> {
+        let mut tx = self.begin().await?;
+        course_in_tx(&mut tx, id).await?;
+        if status == CourseStatus::Publicado {
+            let sql = format!("{ITEM_SELECT} WHERE course_id = $1");
+            let items: Vec<Item> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_all(&mut *c).await?);
+            if items.is_empty() {
+                return Err(StoreError::Invalid("el curso no tiene lecciones ni cuestionarios: agregue contenido antes de publicarlo".into()));
+            }
+            for item in items.iter().filter(|i| i.is_quiz()) {
+                let bank: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM quiz_questions WHERE item_id = $1").bind(item.id).fetch_one(&mut *c).await?);
+                check_quiz_bank(&item.title, &item.settings(), bank as usize).map_err(invalid)?;
+            }
+        }
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE courses SET status = $1, updated_at = $2 WHERE id = $3").bind(status.code()).bind(now()).bind(id).execute(&mut *c).await?.rows_affected());
+        append(&mut tx, actor, Event::new("curso.estado", "curso", id).with(serde_json::json!({"estado": status.code()}))).await?;
+        tx.commit().await
+    }
+
+    pub async fn add_module(&self, actor: &Actor, course_id: i64, title: &str) -> Result<i64> {
+        let title = violeta_domain::text::clean(title);
+        if title.is_empty() {
+            return Err(StoreError::Invalid("indique el título del módulo".into()));
+        }
+        let mut tx = self.begin().await?;
+        course_in_tx(&mut tx, course_id).await?;
+        let position = next_position(&mut tx, "SELECT MAX(position) FROM course_modules WHERE course_id = $1", course_id).await?;
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("INSERT INTO course_modules (course_id, position, title) VALUES ($1, $2, $3) RETURNING id")
+            .bind(course_id)
+            .bind(position)
+            .bind(&title)
+            .fetch_one(&mut *c)
+            .await?);
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.modulo", "curso", course_id).with(serde_json::json!({"modulo": id, "titulo": title}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Adds a lesson or a quiz (with its questions, if any) at the end of a module.
+    pub async fn add_item(&self, actor: &Actor, module_id: i64, item: &ItemDraft) -> Result<i64> {
+        let item = validate_item(item)?;
+        let mut tx = self.begin().await?;
+        let course_id: Option<i64> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT course_id FROM course_modules WHERE id = $1").bind(module_id).fetch_optional(&mut *c).await?);
+        let course_id = course_id.ok_or_else(|| StoreError::NotFound("no existe ese módulo".into()))?;
+        let id = insert_item(&mut tx, course_id, module_id, &item).await?;
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.elemento", "curso", course_id).with(serde_json::json!({"elemento": id}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes a lesson's text, video link, title or whether it is required.
+    pub async fn update_lesson(&self, actor: &Actor, item_id: i64, title: &str, body: &str, video_url: &str, required: bool) -> Result<()> {
+        let ItemDraft::Lesson { title, body, video_url, required } =
+            validate_item(&ItemDraft::Lesson { title: title.into(), body: body.into(), video_url: video_url.into(), required })?
+        else {
+            unreachable!("a lesson stays a lesson")
+        };
+        let mut tx = self.begin().await?;
+        let course_id: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "UPDATE course_items SET title = $1, body = $2, video_url = $3, required = $4 WHERE id = $5 AND kind = 'leccion' RETURNING course_id"
+        )
+        .bind(&title)
+        .bind(&body)
+        .bind(&video_url)
+        .bind(required)
+        .bind(item_id)
+        .fetch_optional(&mut *c)
+        .await?);
+        let course_id = course_id.ok_or_else(|| StoreError::NotFound("no existe esa lección".into()))?;
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.leccion", "curso", course_id).with(serde_json::json!({"elemento": item_id}))).await?;
+        tx.commit().await
+    }
+
+    pub async fn add_question(&self, actor: &Actor, item_id: i64, q: &QuestionDraft) -> Result<i64> {
+        let q = q.validate().map_err(invalid)?;
+        let mut tx = self.begin().await?;
+        let course_id: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT course_id FROM course_items WHERE id = $1 AND kind = 'cuestionario'")
+            .bind(item_id)
+            .fetch_optional(&mut *c)
+            .await?);
+        let course_id = course_id.ok_or_else(|| StoreError::NotFound("no existe ese cuestionario".into()))?;
+        let id = insert_question(&mut tx, item_id, &q).await?;
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.pregunta", "curso", course_id).with(serde_json::json!({"cuestionario": item_id, "pregunta": id}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Removes a question from a quiz's bank; attempts that drew it keep their grade.
+    pub async fn remove_question(&self, actor: &Actor, question_id: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let row: Option<(i64, i64)> = on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT i.course_id, i.id FROM quiz_questions q JOIN course_items i ON i.id = q.item_id WHERE q.id = $1"
+        )
+        .bind(question_id)
+        .fetch_optional(&mut *c)
+        .await?);
+        let (course_id, item_id) = row.ok_or_else(|| StoreError::NotFound("no existe esa pregunta".into()))?;
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM quiz_questions WHERE id = $1").bind(question_id).execute(&mut *c).await?.rows_affected());
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.quitar_pregunta", "curso", course_id).with(serde_json::json!({"cuestionario": item_id, "pregunta": question_id}))).await?;
+        tx.commit().await
+    }
+
+    /// Stores an image or attachment that lessons link to as `archivos/NAME`.
+    pub async fn add_course_file(&self, actor: &Actor, course_id: i64, name: &str, bytes: &[u8]) -> Result<String> {
+        let (name, content_type) = file_kind(name)?;
+        let mut tx = self.begin().await?;
+        course_in_tx(&mut tx, course_id).await?;
+        put_file(&mut tx, course_id, &name, content_type, bytes).await?;
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.archivo", "curso", course_id).with(serde_json::json!({"archivo": name, "bytes": bytes.len()}))).await?;
+        tx.commit().await?;
+        Ok(name)
+    }
+
+    pub async fn course_file(&self, course_id: i64, name: &str) -> Result<(String, Vec<u8>)> {
+        let row: Option<(String, Vec<u8>)> = on_pool!(self, |p| sqlx::query_as("SELECT content_type, bytes FROM course_files WHERE course_id = $1 AND name = $2")
+            .bind(course_id)
+            .bind(name)
+            .fetch_optional(p)
+            .await?);
+        row.ok_or_else(|| StoreError::NotFound("no existe ese archivo".into()))
+    }
+
+    pub async fn course_files(&self, course_id: i64) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(on_pool!(self, |p| sqlx::query_as("SELECT name, bytes FROM course_files WHERE course_id = $1 ORDER BY name")
+            .bind(course_id)
+            .fetch_all(p)
+            .await?))
+    }
+
+    // ----- reading courses -----
+
+    /// Courses, newest first; `status` narrows to one state.
+    pub async fn courses(&self, status: Option<CourseStatus>) -> Result<Vec<Course>> {
+        let sql = format!("{} WHERE ($1 IS NULL OR c.status = $1) ORDER BY c.title, c.version DESC", *COURSE_SELECT);
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(status.map(|s| s.code())).fetch_all(p).await?))
+    }
+
+    /// A course without its figures (no counting): for learners' pages.
+    pub async fn course_light(&self, id: i64) -> Result<Course> {
+        let sql = format!("SELECT {COURSE_COLUMNS}, 0 AS enrolled, 0 AS completed {COURSE_FROM} WHERE c.id = $1");
+        let course: Option<Course> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
+        course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
+    }
+
+    pub async fn course(&self, id: i64) -> Result<Course> {
+        let sql = format!("{} WHERE c.id = $1", *COURSE_SELECT);
+        let course: Option<Course> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
+        course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
+    }
+
+    /// The course's modules and items, in order.
+    pub async fn course_content(&self, course_id: i64) -> Result<Content> {
+        let modules: Vec<Module> = on_pool!(self, |p| sqlx::query_as("SELECT id, course_id, position, title FROM course_modules WHERE course_id = $1 ORDER BY position, id")
+            .bind(course_id)
+            .fetch_all(p)
+            .await?);
+        let sql = format!("{ITEM_SELECT} WHERE course_id = $1 ORDER BY module_id, position, id");
+        let items: Vec<Item> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course_id).fetch_all(p).await?);
+        let mut by_module: HashMap<i64, Vec<Item>> = HashMap::new();
+        for item in items {
+            by_module.entry(item.module_id).or_default().push(item);
+        }
+        Ok(Content { modules: modules.into_iter().map(|m| { let items = by_module.remove(&m.id).unwrap_or_default(); (m, items) }).collect() })
+    }
+
+    /// A quiz's question bank, with the options and which are correct.
+    pub async fn questions(&self, item_id: i64) -> Result<Vec<Question>> {
+        let rows: Vec<QuestionRow> = on_pool!(self, |p| sqlx::query_as(QUESTIONS_SQL).bind(item_id).fetch_all(p).await?);
+        let options: Vec<AnswerOption> = on_pool!(self, |p| sqlx::query_as(OPTIONS_SQL).bind(item_id).fetch_all(p).await?);
+        Ok(assemble_questions(rows, options))
+    }
+
+    /// The whole course as a draft, for export.
+    pub async fn course_draft(&self, course_id: i64) -> Result<CourseDraft> {
+        let course = self.course(course_id).await?;
+        let content = self.course_content(course_id).await?;
+        let mut modules = Vec::new();
+        for (m, items) in &content.modules {
+            let mut drafts = Vec::new();
+            for item in items {
+                drafts.push(if item.is_quiz() {
+                    let questions = self
+                        .questions(item.id)
+                        .await?
+                        .into_iter()
+                        .map(|q| QuestionDraft {
+                            kind: q.kind(),
+                            prompt: q.prompt.clone(),
+                            feedback: q.feedback.clone(),
+                            options: q.options.iter().map(|o| OptionDraft { text: o.text.clone(), correct: o.correct }).collect(),
+                        })
+                        .collect();
+                    ItemDraft::Quiz { title: item.title.clone(), settings: item.settings(), required: item.required, questions }
+                } else {
+                    ItemDraft::Lesson { title: item.title.clone(), body: item.body.clone(), video_url: item.video_url.clone(), required: item.required }
+                });
+            }
+            modules.push(ModuleDraft { title: m.title.clone(), items: drafts });
+        }
+        Ok(CourseDraft {
+            info: CourseInfo {
+                code: course.code.clone(),
+                title: course.title.clone(),
+                summary: course.summary.clone(),
+                audience: course.audience.clone(),
+                minutes: course.minutes,
+                completion_rule: Some(course.rule()),
+                valid_months: course.valid_months,
+            },
+            version: course.version,
+            modules,
+        })
+    }
+
+    /// Stores a whole course from an archive, as a draft, in one transaction.
+    pub async fn import_course(&self, actor: &Actor, draft: &CourseDraft, files: &[(String, Vec<u8>)], programme_id: Option<i64>) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let id = insert_course(&mut tx, &draft.info, draft.version, programme_id, None).await?;
+        for m in &draft.modules {
+            let position = next_position(&mut tx, "SELECT MAX(position) FROM course_modules WHERE course_id = $1", id).await?;
+            let module_id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("INSERT INTO course_modules (course_id, position, title) VALUES ($1, $2, $3) RETURNING id")
+                .bind(id)
+                .bind(position)
+                .bind(&m.title)
+                .fetch_one(&mut *c)
+                .await?);
+            for item in &m.items {
+                insert_item(&mut tx, id, module_id, item).await?;
+            }
+        }
+        for (name, bytes) in files {
+            let (name, content_type) = file_kind(name)?;
+            put_file(&mut tx, id, &name, content_type, bytes).await?;
+        }
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.importar", "curso", id).with(serde_json::json!({"clave": draft.info.code, "version": draft.version, "archivos": files.len()})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    // ----- cohorts -----
+
+    pub async fn create_course_cohort(&self, actor: &Actor, course_id: i64, name: &str, starts_on: NaiveDate, ends_on: NaiveDate, closes: Option<NaiveDate>) -> Result<i64> {
+        let name = violeta_domain::text::clean(name);
+        if name.is_empty() {
+            return Err(StoreError::Invalid("indique el nombre del grupo".into()));
+        }
+        if ends_on < starts_on {
+            return Err(StoreError::Invalid("el grupo termina antes de empezar".into()));
+        }
+        let mut tx = self.begin().await?;
+        course_in_tx(&mut tx, course_id).await?;
+        let id: std::result::Result<i64, StoreError> = async {
+            Ok(on_tx!(&mut tx, |c| sqlx::query_scalar(
+                "INSERT INTO course_cohorts (course_id, name, starts_on, ends_on, enrolment_closes_on, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+            )
+            .bind(course_id)
+            .bind(&name)
+            .bind(starts_on)
+            .bind(ends_on)
+            .bind(closes)
+            .bind(now())
+            .fetch_one(&mut *c)
+            .await?))
+        }
+        .await;
+        let id = id.map_err(|e| if e.is_unique_violation() { StoreError::Conflict(format!("el curso ya tiene un grupo llamado «{name}»")) } else { e })?;
+        append(&mut tx, actor, Event::new("curso.grupo", "curso", course_id).with(serde_json::json!({"grupo": id, "nombre": name}))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn course_cohorts(&self, course_id: i64) -> Result<Vec<Cohort>> {
+        Ok(on_pool!(self, |p| sqlx::query_as(
+            "SELECT g.id, g.course_id, g.name, g.starts_on, g.ends_on, g.enrolment_closes_on, \
+             (SELECT COUNT(*) FROM enrolments e WHERE e.cohort_id = g.id) AS enrolled \
+             FROM course_cohorts g WHERE g.course_id = $1 ORDER BY g.starts_on, g.id"
+        )
+        .bind(course_id)
+        .fetch_all(p)
+        .await?))
+    }
+
+    // ----- enrolment -----
+
+    /// Enrols a person in a published course (idempotent: an existing enrolment is returned).
+    /// Self-enrolment respects the course's and the cohort's closing dates.
+    pub async fn enrol(&self, actor: &Actor, course_id: i64, person_id: i64, source: EnrolmentSource, cohort_id: Option<i64>) -> Result<Enrolment> {
+        let mut tx = self.begin().await?;
+        let course = course_in_tx(&mut tx, course_id).await?;
+        let today = violeta_domain::hours::mexico_city_now().date();
+        let sql = format!("{ENROLMENT_SELECT} WHERE course_id = $1 AND person_id = $2");
+        let existing: Option<Enrolment> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course_id).bind(person_id).fetch_optional(&mut *c).await?);
+        if let Some(e) = existing {
+            return Ok(e);
+        }
+        if course.status() != CourseStatus::Publicado {
+            return Err(StoreError::Invalid("el curso no está publicado: no admite inscripciones".into()));
+        }
+        if source == EnrolmentSource::Autoinscripcion && !course.enrolment_open(today) {
+            return Err(StoreError::Invalid("las inscripciones a este curso ya cerraron".into()));
+        }
+        if let Some(cohort) = cohort_id {
+            let closes: Option<(i64, Option<NaiveDate>)> = on_tx!(&mut tx, |c| sqlx::query_as("SELECT course_id, enrolment_closes_on FROM course_cohorts WHERE id = $1")
+                .bind(cohort)
+                .fetch_optional(&mut *c)
+                .await?);
+            match closes {
+                Some((c, _)) if c != course_id => return Err(StoreError::Invalid("el grupo no es de este curso".into())),
+                None => return Err(StoreError::NotFound("no existe ese grupo".into())),
+                Some((_, Some(d))) if source == EnrolmentSource::Autoinscripcion && today > d => {
+                    return Err(StoreError::Invalid("las inscripciones a este grupo ya cerraron".into()));
+                }
+                _ => {}
+            }
+        }
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "INSERT INTO enrolments (course_id, person_id, cohort_id, source, enrolled_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"
+        )
+        .bind(course_id)
+        .bind(person_id)
+        .bind(cohort_id)
+        .bind(source.code())
+        .bind(now())
+        .fetch_one(&mut *c)
+        .await?);
+        append(&mut tx, actor, Event::new("curso.inscribir", "inscripcion", id).with(serde_json::json!({"curso": course_id, "persona": person_id, "origen": source.code()})))
+            .await?;
+        let e = enrolment_in_tx(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+
+    /// Enrols many people at once — matched by CURP or created — in one transaction; with
+    /// `completed_at`, records completions brought from another platform. Rows already
+    /// enrolled are counted, not duplicated.
+    pub async fn enrol_bulk(
+        &self,
+        actor: &Actor,
+        course_id: i64,
+        cohort_id: Option<i64>,
+        source: EnrolmentSource,
+        rows: &[EnrolmentRow],
+    ) -> Result<BulkEnrolment> {
+        let mut tx = self.begin().await?;
+        let course = course_in_tx(&mut tx, course_id).await?;
+        if course.status() == CourseStatus::Borrador && source != EnrolmentSource::Moodle {
+            return Err(StoreError::Invalid("el curso es un borrador: publíquelo antes de inscribir".into()));
+        }
+        if let Some(cohort) = cohort_id {
+            let c: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT course_id FROM course_cohorts WHERE id = $1").bind(cohort).fetch_optional(&mut *c).await?);
+            if c != Some(course_id) {
+                return Err(StoreError::Invalid("el grupo no es de este curso".into()));
+            }
+        }
+        // People: one lookup of every CURP, one multi-row insert of the new ones.
+        let curps: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| match &r.learner {
+                Learner::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
+                Learner::Existing(_) => None,
+            })
+            .collect();
+        let mut ids = crate::people::ids_by_curp(&mut tx, &curps).await?;
+        let mut seen = std::collections::HashSet::new();
+        let new_people: Vec<&PersonDraft> = rows
+            .iter()
+            .filter_map(|r| match &r.learner {
+                Learner::Draft(d) => d.curp.as_ref().filter(|c| !ids.contains_key(c.as_str()) && seen.insert(c.as_str())).map(|_| d),
+                Learner::Existing(_) => None,
+            })
+            .collect();
+        let mut created = new_people.len();
+        ids.extend(crate::people::insert_people_bulk(&mut tx, &new_people).await?);
+        let mut people: Vec<(i64, Option<DateTime<Utc>>)> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = match &r.learner {
+                Learner::Existing(id) => *id,
+                Learner::Draft(d) => match &d.curp {
+                    Some(c) => ids[c.as_str()],
+                    None => {
+                        created += 1;
+                        crate::people::insert_person(&mut tx, d).await?
+                    }
+                },
+            };
+            people.push((id, r.completed_at));
+        }
+        // A person once per course: the first row wins.
+        let mut unique = std::collections::HashSet::new();
+        people.retain(|(id, _)| unique.insert(*id));
+        let already_in: std::collections::HashSet<i64> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT person_id FROM enrolments WHERE course_id = $1").bind(course_id).fetch_all(&mut *c).await?)
+                .into_iter()
+                .collect();
+        let already_in: std::collections::HashSet<i64> = people.iter().map(|(id, _)| *id).filter(|id| already_in.contains(id)).collect();
+        let fresh: Vec<&(i64, Option<DateTime<Utc>>)> = people.iter().filter(|(id, _)| !already_in.contains(id)).collect();
+        let t = now();
+        const COLS: usize = 6;
+        for chunk in fresh.chunks(1000) {
+            let sql = format!(
+                "INSERT INTO enrolments (course_id, person_id, cohort_id, source, enrolled_at, completed_at) VALUES {}",
+                crate::people::placeholders(tx.backend(), chunk.len(), COLS)
+            );
+            on_tx!(&mut tx, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for (person, completed) in chunk {
+                    q = q.bind(course_id).bind(*person).bind(cohort_id).bind(source.code()).bind(completed.map(|d| d.min(t)).unwrap_or(t)).bind(*completed);
+                }
+                q.execute(&mut *c).await?.rows_affected()
+            });
+        }
+        let result = BulkEnrolment {
+            enrolled: fresh.len(),
+            already: already_in.len(),
+            people_created: created,
+            completions: fresh.iter().filter(|(_, c)| c.is_some()).count(),
+        };
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.inscripcion_masiva", "curso", course_id).with(serde_json::json!({
+                "inscritas": result.enrolled, "ya_inscritas": result.already, "personas_nuevas": result.people_created,
+                "conclusiones": result.completions, "origen": source.code(), "grupo": cohort_id,
+            })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    pub async fn enrolment_of(&self, course_id: i64, person_id: i64) -> Result<Option<Enrolment>> {
+        let sql = format!("{ENROLMENT_SELECT} WHERE course_id = $1 AND person_id = $2");
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course_id).bind(person_id).fetch_optional(p).await?))
+    }
+
+    /// Per item of the course: done (lesson seen, quiz passed)?
+    pub async fn progress(&self, enrolment: &Enrolment) -> Result<BTreeMap<i64, ItemProgress>> {
+        let rows: Vec<(i64, bool, bool)> = on_pool!(self, |p| sqlx::query_as(PROGRESS_SQL).bind(enrolment.course_id).bind(enrolment.id).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|(id, required, done)| (id, ItemProgress { required, done })).collect())
+    }
+
+    /// The standing constancia of a person for a course, if any.
+    pub async fn course_folio(&self, course_id: i64, person_id: i64) -> Result<Option<String>> {
+        Ok(on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = $1 AND person_id = $2 AND revoked_at IS NULL"
+        )
+        .bind(course_id)
+        .bind(person_id)
+        .fetch_optional(p)
+        .await?))
+    }
+
+    /// A learner's courses, with progress and constancia: her dashboard.
+    pub async fn learner_courses(&self, person_id: i64) -> Result<Vec<LearnerCourse>> {
+        let sql = format!("{ENROLMENT_SELECT} WHERE person_id = $1 ORDER BY completed_at IS NOT NULL, enrolled_at DESC");
+        let enrolments: Vec<Enrolment> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(person_id).fetch_all(p).await?);
+        let folios: Vec<(i64, String)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT subject_id, folio FROM credentials WHERE kind = 'curso' AND person_id = $1 AND revoked_at IS NULL"
+        )
+        .bind(person_id)
+        .fetch_all(p)
+        .await?);
+        let folios: HashMap<i64, String> = folios.into_iter().collect();
+        let mut out = Vec::with_capacity(enrolments.len());
+        for e in enrolments {
+            let course = self.course(e.course_id).await?;
+            let progress = self.progress(&e).await?;
+            let items: Vec<ItemProgress> = progress.values().copied().collect();
+            let percent = if e.completed_at.is_some() { 100 } else { progress_percent(course.rule(), &items) };
+            let first_open = self.course_content(e.course_id).await?.items().find(|i| !progress.get(&i.id).is_some_and(|p| p.done)).map(|i| i.id);
+            let resume_item = e.last_item_id.or(first_open);
+            out.push(LearnerCourse { folio: folios.get(&e.course_id).cloned(), course, enrolment: e, percent, resume_item });
+        }
+        Ok(out)
+    }
+
+    /// Records that the learner opened an item (where she left off) and, for a lesson, that
+    /// she saw it; completes the course when that was the last thing missing.
+    pub async fn visit_item(&self, actor: &Actor, enrolment_id: i64, item_id: i64, signing: Option<Signing<'_>>) -> Result<Step> {
+        let mut tx = self.begin().await?;
+        let e = enrolment_in_tx(&mut tx, enrolment_id).await?;
+        let kind: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT kind FROM course_items WHERE id = $1 AND course_id = $2")
+            .bind(item_id)
+            .bind(e.course_id)
+            .fetch_optional(&mut *c)
+            .await?);
+        let kind = kind.ok_or_else(|| StoreError::NotFound("ese elemento no es de este curso".into()))?;
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE enrolments SET last_item_id = $1 WHERE id = $2").bind(item_id).bind(enrolment_id).execute(&mut *c).await?.rows_affected());
+        let mut step = Step::default();
+        if kind == ItemKind::Leccion.code() {
+            let inserted = on_tx!(&mut tx, |c| sqlx::query(
+                "INSERT INTO lesson_views (enrolment_id, item_id, seen_at) VALUES ($1, $2, $3) ON CONFLICT (enrolment_id, item_id) DO NOTHING"
+            )
+            .bind(enrolment_id)
+            .bind(item_id)
+            .bind(now())
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+            if inserted > 0 {
+                step = complete_if_done(&mut tx, &e, signing, actor).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(step)
+    }
+
+    /// The learner's attempts at a quiz, oldest first.
+    pub async fn attempts(&self, enrolment_id: i64, item_id: i64) -> Result<Vec<Attempt>> {
+        let sql = format!("{ATTEMPT_SELECT} WHERE enrolment_id = $1 AND item_id = $2 ORDER BY id");
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(enrolment_id).bind(item_id).fetch_all(p).await?))
+    }
+
+    /// The open attempt at a quiz, or a new one with questions drawn from the bank. Refused
+    /// when the attempts are used up or the quiz is already passed.
+    pub async fn open_attempt(&self, actor: &Actor, enrolment_id: i64, item_id: i64) -> Result<(Attempt, Vec<Question>)> {
+        let mut tx = self.begin().await?;
+        let e = enrolment_in_tx(&mut tx, enrolment_id).await?;
+        let sql = format!("{ITEM_SELECT} WHERE id = $1 AND course_id = $2 AND kind = 'cuestionario'");
+        let item: Option<Item> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(item_id).bind(e.course_id).fetch_optional(&mut *c).await?);
+        let item = item.ok_or_else(|| StoreError::NotFound("ese cuestionario no es de este curso".into()))?;
+        let sql = format!("{ATTEMPT_SELECT} WHERE enrolment_id = $1 AND item_id = $2 ORDER BY id");
+        let attempts: Vec<Attempt> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(enrolment_id).bind(item_id).fetch_all(&mut *c).await?);
+        let bank = questions_in(&mut tx, item_id).await?;
+        if let Some(open) = attempts.iter().find(|a| a.submitted_at.is_none()) {
+            let drawn = open.drawn_ids();
+            let questions = drawn.iter().filter_map(|id| bank.iter().find(|q| q.id == *id).cloned()).collect();
+            let open = open.clone();
+            tx.commit().await?;
+            return Ok((open, questions));
+        }
+        if attempts.iter().any(|a| a.passed == Some(true)) {
+            return Err(StoreError::Conflict("ya aprobó este cuestionario".into()));
+        }
+        if let Some(limit) = item.attempt_limit
+            && attempts.len() as i64 >= limit
+        {
+            return Err(StoreError::Conflict(format!("ya usó sus {limit} intentos de este cuestionario")));
+        }
+        let ids: Vec<i64> = bank.iter().map(|q| q.id).collect();
+        let drawn = draw(&ids, item.draw_count, random_seed());
+        if drawn.is_empty() {
+            return Err(StoreError::Invalid("el cuestionario todavía no tiene preguntas".into()));
+        }
+        let drawn_json = serde_json::to_string(&drawn).unwrap_or_else(|_| "[]".into());
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("INSERT INTO quiz_attempts (enrolment_id, item_id, drawn, started_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(enrolment_id)
+            .bind(item_id)
+            .bind(&drawn_json)
+            .bind(now())
+            .fetch_one(&mut *c)
+            .await?);
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE enrolments SET last_item_id = $1 WHERE id = $2").bind(item_id).bind(enrolment_id).execute(&mut *c).await?.rows_affected());
+        append(&mut tx, actor, Event::new("curso.intento", "inscripcion", enrolment_id).with(serde_json::json!({"cuestionario": item_id, "intento": id}))).await?;
+        let sql = format!("{ATTEMPT_SELECT} WHERE id = $1");
+        let attempt: Attempt = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_one(&mut *c).await?);
+        tx.commit().await?;
+        let questions = drawn.iter().filter_map(|id| bank.iter().find(|q| q.id == *id).cloned()).collect();
+        Ok((attempt, questions))
+    }
+
+    /// Grades and closes an open attempt; passing the last missing quiz completes the course.
+    pub async fn submit_attempt(
+        &self,
+        actor: &Actor,
+        enrolment_id: i64,
+        attempt_id: i64,
+        answers: &BTreeMap<i64, BTreeSet<i64>>,
+        signing: Option<Signing<'_>>,
+    ) -> Result<(Grade, Step)> {
+        let mut tx = self.begin().await?;
+        let e = enrolment_in_tx(&mut tx, enrolment_id).await?;
+        let sql = format!("{ATTEMPT_SELECT} WHERE id = $1 AND enrolment_id = $2");
+        let attempt: Option<Attempt> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(attempt_id).bind(enrolment_id).fetch_optional(&mut *c).await?);
+        let attempt = attempt.ok_or_else(|| StoreError::NotFound("no existe ese intento".into()))?;
+        if attempt.submitted_at.is_some() {
+            return Err(StoreError::Conflict("ese intento ya se calificó".into()));
+        }
+        let pass: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT pass_percent FROM course_items WHERE id = $1").bind(attempt.item_id).fetch_one(&mut *c).await?);
+        let bank = questions_in(&mut tx, attempt.item_id).await?;
+        let drawn = attempt.drawn_ids();
+        let keyed: Vec<KeyedQuestion> = drawn.iter().filter_map(|id| bank.iter().find(|q| q.id == *id)).map(Question::keyed).collect();
+        // Only answers to the drawn questions count.
+        let answers: BTreeMap<i64, BTreeSet<i64>> = answers.iter().filter(|(q, _)| drawn.contains(q)).map(|(q, o)| (*q, o.clone())).collect();
+        let g = grade(&keyed, &answers, pass.unwrap_or(100));
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE quiz_attempts SET answers = $1, submitted_at = $2, score_percent = $3, passed = $4 WHERE id = $5")
+            .bind(serde_json::to_string(&answers).unwrap_or_default())
+            .bind(now())
+            .bind(g.percent)
+            .bind(g.passed)
+            .bind(attempt_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.calificar", "inscripcion", enrolment_id)
+                .with(serde_json::json!({"cuestionario": attempt.item_id, "intento": attempt_id, "calificacion": g.percent, "aprobado": g.passed})),
+        )
+        .await?;
+        let step = if g.passed { complete_if_done(&mut tx, &e, signing, actor).await? } else { Step::default() };
+        tx.commit().await?;
+        Ok((g, step))
+    }
+
+    /// Issues the constancias missing for a course's completed enrolments (after an issuer
+    /// was set up, or after importing history). Returns the folios issued.
+    pub async fn issue_course_credentials(&self, actor: &Actor, course_id: i64, signing: Signing<'_>) -> Result<Vec<Folio>> {
+        let mut tx = self.begin().await?;
+        lock_issuing(&mut tx).await?;
+        course_in_tx(&mut tx, course_id).await?;
+        let people: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT e.person_id FROM enrolments e WHERE e.course_id = $1 AND e.completed_at IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = e.course_id AND k.person_id = e.person_id AND k.revoked_at IS NULL) \
+             ORDER BY e.completed_at, e.id"
+        )
+        .bind(course_id)
+        .fetch_all(&mut *c)
+        .await?);
+        let mut folios = Vec::new();
+        for person in people {
+            if let Some((_, folio)) = issue_course_in_tx(&mut tx, course_id, person, signing).await? {
+                folios.push(folio);
+            }
+        }
+        let list: Vec<&str> = folios.iter().map(|f| f.as_str()).collect();
+        append(&mut tx, actor, Event::new("constancia.emitir", "curso", course_id).with(serde_json::json!({"emitidas": folios.len(), "folios": list}))).await?;
+        tx.commit().await?;
+        Ok(folios)
+    }
+
+    /// Every constancia of a course (or of one of its cohorts), revoked ones included.
+    pub async fn course_credentials(&self, course_id: i64, cohort_id: Option<i64>) -> Result<Vec<crate::credentials::CredentialRecord>> {
+        let folios: Vec<String> = on_pool!(self, |p| sqlx::query_scalar(
+            "SELECT k.folio FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = $1 \
+             AND ($2 IS NULL OR EXISTS (SELECT 1 FROM enrolments e WHERE e.course_id = k.subject_id AND e.person_id = k.person_id AND e.cohort_id = $2)) \
+             ORDER BY k.id"
+        )
+        .bind(course_id)
+        .bind(cohort_id)
+        .fetch_all(p)
+        .await?);
+        let mut out = Vec::with_capacity(folios.len());
+        for f in folios {
+            if let Ok(folio) = Folio::parse(&f)
+                && let Some(c) = self.credential(&folio).await?
+            {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    // ----- reports -----
+
+    /// Enrolments and completions grouped by `dimension`.
+    pub async fn completion_report(&self, dimension: Dimension, f: &ReportFilter) -> Result<Vec<ReportRow>> {
+        let (key, label) = dimension.sql(self.backend());
+        let sql = format!(
+            "SELECT {key} AS key, {label} AS label, COUNT(*) AS enrolled, COUNT(e.completed_at) AS completed {REPORT_FROM} \
+             WHERE ($1 IS NULL OR e.course_id = $1) AND ($2 IS NULL OR e.enrolled_at >= $2) AND ($3 IS NULL OR e.enrolled_at < $3) \
+             GROUP BY {key}, {label} ORDER BY COUNT(*) DESC, {label}"
+        );
+        let (from, to) = bounds(f);
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(f.course_id).bind(from).bind(to).fetch_all(p).await?))
+    }
+
+    /// The people behind one figure of the report: the group `key` of `dimension`, only those
+    /// who completed when `completed` is set.
+    pub async fn report_people(&self, dimension: Dimension, key: &str, completed: bool, f: &ReportFilter, limit: i64) -> Result<Vec<ReportPerson>> {
+        let (key_sql, _) = dimension.sql(self.backend());
+        let sql = format!(
+            "SELECT p.id AS person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, \
+             c.title AS course, i.name AS institution, e.enrolled_at, e.completed_at {REPORT_FROM} \
+             WHERE {key_sql} = $1 AND ($2 IS NULL OR e.course_id = $2) AND ($3 IS NULL OR e.enrolled_at >= $3) AND ($4 IS NULL OR e.enrolled_at < $4) \
+             AND ($5 = FALSE OR e.completed_at IS NOT NULL) ORDER BY p.first_surname, p.second_surname, p.given_names LIMIT $6"
+        );
+        let (from, to) = bounds(f);
+        Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(key)
+            .bind(f.course_id)
+            .bind(from)
+            .bind(to)
+            .bind(completed)
+            .bind(limit)
+            .fetch_all(p)
+            .await?))
+    }
+}
+
+/// A report period as instants: from the first day's start to the day after the last.
+fn bounds(f: &ReportFilter) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let start = |d: NaiveDate| d.and_hms_opt(6, 0, 0).map(|t| t.and_utc());
+    (f.from.and_then(start), f.to.and_then(|d| d.succ_opt()).and_then(start))
+}
+
+fn validate_item(item: &ItemDraft) -> Result<ItemDraft> {
+    match item {
+        ItemDraft::Lesson { title, body, video_url, required } => {
+            let title = violeta_domain::text::clean(title);
+            if title.is_empty() {
+                return Err(StoreError::Invalid("indique el título de la lección".into()));
+            }
+            let video_url = violeta_domain::learning::validate_video_url(video_url).map_err(invalid)?;
+            Ok(ItemDraft::Lesson { title, body: body.clone(), video_url, required: *required })
+        }
+        ItemDraft::Quiz { title, settings, required, questions } => {
+            let title = violeta_domain::text::clean(title);
+            if title.is_empty() {
+                return Err(StoreError::Invalid("indique el título del cuestionario".into()));
+            }
+            let settings = settings.validate().map_err(invalid)?;
+            let questions = questions.iter().map(|q| q.validate().map_err(invalid)).collect::<Result<Vec<_>>>()?;
+            Ok(ItemDraft::Quiz { title, settings, required: *required, questions })
+        }
+    }
+}
+
+/// Images and attachments a course may carry, by extension.
+const FILE_KINDS: &[(&str, &str)] = &[
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
+    ("svg", "image/svg+xml"),
+    ("pdf", "application/pdf"),
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    ("txt", "text/plain; charset=utf-8"),
+];
+
+/// A safe file name (letters, digits, dot, dash, underscore) and its content type.
+fn file_kind(name: &str) -> Result<(String, &'static str)> {
+    let name = name.rsplit(['/', '\\']).next().unwrap_or(name).trim().to_string();
+    let valid = !name.is_empty() && name.len() <= 120 && !name.starts_with('.') && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !valid {
+        return Err(StoreError::Invalid(format!(
+            "el nombre de archivo «{name}» solo puede tener letras sin acento, números, puntos, guiones y guiones bajos"
+        )));
+    }
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let kind = FILE_KINDS.iter().find(|(e, _)| *e == ext).map(|(_, k)| *k).ok_or_else(|| {
+        let accepted: Vec<&str> = FILE_KINDS.iter().map(|(e, _)| *e).collect();
+        StoreError::Invalid(format!("el archivo «{name}» no es de un tipo aceptado ({})", accepted.join(", ")))
+    })?;
+    Ok((name, kind))
+}
+
+async fn put_file(tx: &mut Tx, course_id: i64, name: &str, content_type: &str, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(StoreError::Invalid(format!("el archivo «{name}» está vacío")));
+    }
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO course_files (course_id, name, content_type, bytes) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (course_id, name) DO UPDATE SET content_type = excluded.content_type, bytes = excluded.bytes"
+    )
+    .bind(course_id)
+    .bind(name)
+    .bind(content_type)
+    .bind(bytes)
+    .execute(&mut *c)
+    .await?
+            .rows_affected());
+    Ok(())
+}
+
+impl Store {
+    /// Ties a learner's account to her record in the registry, by CURP. A registered CURP is
+    /// tied only when the record carries the account's email (so nobody claims another
+    /// person's record and constancias); a new CURP creates the record with that email.
+    pub async fn link_learner(&self, actor: &Actor, user_id: i64, account_email: &str, draft: &PersonDraft) -> Result<i64> {
+        let curp = draft.curp.as_ref().ok_or_else(|| StoreError::Invalid("indique su CURP".into()))?;
+        let mut tx = self.begin().await?;
+        let linked: Option<Option<i64>> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT person_id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *c).await?);
+        match linked {
+            None => return Err(StoreError::NotFound("no existe esa cuenta".into())),
+            Some(Some(_)) => return Err(StoreError::Conflict("su cuenta ya está vinculada a un registro".into())),
+            Some(None) => {}
+        }
+        let existing: Option<(i64, String)> =
+            on_tx!(&mut tx, |c| sqlx::query_as("SELECT id, email FROM people WHERE curp = $1").bind(curp.as_str()).fetch_optional(&mut *c).await?);
+        let person_id = match existing {
+            Some((id, email)) if email.trim().eq_ignore_ascii_case(account_email.trim()) => id,
+            Some(_) => {
+                return Err(StoreError::Conflict(
+                    "esa CURP ya está en el registro con otro correo: pida a la coordinación del centro que vincule su cuenta".into(),
+                ));
+            }
+            None => {
+                let mut draft = draft.clone();
+                draft.email = account_email.trim().to_lowercase();
+                crate::people::insert_person(&mut tx, &draft).await?
+            }
+        };
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE users SET person_id = $1 WHERE id = $2").bind(person_id).bind(user_id).execute(&mut *c).await?.rows_affected());
+        append(&mut tx, actor, Event::new("cuenta.vincular_persona", "usuario", user_id).with(serde_json::json!({"persona": person_id}))).await?;
+        tx.commit().await?;
+        Ok(person_id)
+    }
+}
