@@ -140,7 +140,7 @@ pub struct AlertsQuery {
 }
 
 /// Casos de Alerta Rosa, los más recientes primero (hasta 500).
-#[utoipa::path(get, path = "/api/v1/alertas", tag = "alerta_rosa", params(AlertsQuery), responses((status = 200, body = [AlertSummaryDto])))]
+#[utoipa::path(get, path = "/api/v1/alertas", tag = "alerta rosa", params(AlertsQuery), responses((status = 200, body = [AlertSummaryDto])))]
 pub async fn list(State(state): State<AppState>, Query(q): Query<AlertsQuery>) -> ApiResult<Vec<AlertSummaryDto>> {
     let rows = state.store.alerts(&AlertFilter { open_only: q.abiertas.unwrap_or(false), query: q.q }).await?;
     Ok(Json(rows.into_iter().map(AlertSummaryDto::from).collect()))
@@ -201,7 +201,7 @@ fn invalid(errors: FieldErrors) -> Response {
 }
 
 /// Registra un caso (estado `reportada`) y le da su folio.
-#[utoipa::path(post, path = "/api/v1/alertas", tag = "alerta_rosa", request_body = NewAlert,
+#[utoipa::path(post, path = "/api/v1/alertas", tag = "alerta rosa", request_body = NewAlert,
     responses((status = 201, body = AlertDto), (status = 422, body = ValidationErrors), (status = 409, body = super::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, ctx: Ctx, Json(n): Json<NewAlert>) -> Result<Response, ApiError> {
     let input = AlertInput {
@@ -243,7 +243,7 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, Json(n): Json<NewAl
 }
 
 /// Un caso (sin su parte privada).
-#[utoipa::path(get, path = "/api/v1/alertas/{id}", tag = "alerta_rosa", params(("id" = i64, Path)), responses((status = 200, body = AlertDto), (status = 404, body = super::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/alertas/{id}", tag = "alerta rosa", params(("id" = i64, Path)), responses((status = 200, body = AlertDto), (status = 404, body = super::ErrorBody)))]
 pub async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<AlertDto> {
     Ok(Json(state.store.alert(id).await?.into()))
 }
@@ -259,7 +259,7 @@ pub struct PrivateDto {
 }
 
 /// La parte privada de un caso. Cada consulta queda en la bitácora de auditoría.
-#[utoipa::path(get, path = "/api/v1/alertas/{id}/privado", tag = "alerta_rosa", params(("id" = i64, Path)), responses((status = 200, body = PrivateDto), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/alertas/{id}/privado", tag = "alerta rosa", params(("id" = i64, Path)), responses((status = 200, body = PrivateDto), (status = 404, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn private(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult<PrivateDto> {
     let p = state.store.alert_private(&ctx.actor(), id, state.config.credential_key.as_ref()).await?;
     Ok(Json(PrivateDto {
@@ -290,7 +290,7 @@ pub struct RiskDto {
 }
 
 /// Registra la evaluación de riesgo y el consentimiento (antes de activar).
-#[utoipa::path(post, path = "/api/v1/alertas/{id}/riesgo", tag = "alerta_rosa", params(("id" = i64, Path)), request_body = RiskDto,
+#[utoipa::path(post, path = "/api/v1/alertas/{id}/riesgo", tag = "alerta rosa", params(("id" = i64, Path)), request_body = RiskDto,
     responses((status = 204), (status = 422, body = ValidationErrors), (status = 409, body = super::ErrorBody)))]
 pub async fn risk(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Json(r): Json<RiskDto>) -> Result<Response, ApiError> {
     let input = RiskCheckInput {
@@ -318,7 +318,7 @@ pub struct ActivateDto {
 }
 
 /// Activa la alerta: genera sus fichas y la publica (salvo un simulacro).
-#[utoipa::path(post, path = "/api/v1/alertas/{id}/activar", tag = "alerta_rosa", params(("id" = i64, Path)), request_body = ActivateDto,
+#[utoipa::path(post, path = "/api/v1/alertas/{id}/activar", tag = "alerta rosa", params(("id" = i64, Path)), request_body = ActivateDto,
     responses((status = 200, body = AlertDto), (status = 422, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn activate(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(id): Path<i64>, Json(a): Json<ActivateDto>) -> ApiResult<AlertDto> {
     let base = crate::pages::constancias::base_url(&state, &headers);
@@ -338,7 +338,7 @@ pub struct CloseDto {
 }
 
 /// Concluye la alerta: sus datos y su fotografía se retiran de todo lo público al instante.
-#[utoipa::path(post, path = "/api/v1/alertas/{id}/concluir", tag = "alerta_rosa", params(("id" = i64, Path)), request_body = CloseDto,
+#[utoipa::path(post, path = "/api/v1/alertas/{id}/concluir", tag = "alerta rosa", params(("id" = i64, Path)), request_body = CloseDto,
     responses((status = 200, body = AlertDto), (status = 422, body = super::ErrorBody), (status = 409, body = super::ErrorBody)))]
 pub async fn close(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(id): Path<i64>, Json(c): Json<CloseDto>) -> ApiResult<AlertDto> {
     let closing = Closing::parse(&c.cierre)
@@ -385,7 +385,7 @@ fn metric(s: violeta_domain::alerta::Spread) -> MetricDto {
 }
 
 /// Cifras del periodo: alertas por desenlace y tiempos (sin simulacros).
-#[utoipa::path(get, path = "/api/v1/alertas/informe", tag = "alerta_rosa", params(ReportQuery), responses((status = 200, body = ReportDto), (status = 422, body = super::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/alertas/informe", tag = "alerta rosa", params(ReportQuery), responses((status = 200, body = ReportDto), (status = 422, body = super::ErrorBody)))]
 pub async fn report(State(state): State<AppState>, Query(q): Query<ReportQuery>) -> ApiResult<ReportDto> {
     let query = crate::pages::alerts::ReportQuery::years(q.desde, q.hasta);
     let (from, to, start, end) = crate::pages::alerts::report_period(&query)?;
