@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use violeta_domain::credential::{CredentialKind, long_date, verify_url};
 use violeta_store::credentials::CredentialRecord;
 
-const REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
+pub(crate) const REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+pub(crate) const BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
 
 /// Letter, landscape, in points.
 const WIDTH: f32 = 792.0;
@@ -26,17 +26,17 @@ const VIOLET: (f32, f32, f32) = (0.36, 0.18, 0.56);
 const GREY: (f32, f32, f32) = (0.3, 0.3, 0.3);
 
 /// A font as used in one document: the glyphs it needs, renumbered for the subset.
-struct FontUse {
+pub(crate) struct FontUse {
     data: &'static [u8],
     face: ttf_parser::Face<'static>,
-    remapper: subsetter::GlyphRemapper,
+    pub(crate) remapper: subsetter::GlyphRemapper,
     /// New glyph id → the character it shows (for the ToUnicode map).
     chars: BTreeMap<u16, char>,
     units: f32,
 }
 
 impl FontUse {
-    fn new(data: &'static [u8]) -> Result<FontUse, String> {
+    pub(crate) fn new(data: &'static [u8]) -> Result<FontUse, String> {
         let face = ttf_parser::Face::parse(data, 0).map_err(|e| format!("fuente: {e}"))?;
         let units = face.units_per_em() as f32;
         Ok(FontUse { data, face, remapper: subsetter::GlyphRemapper::new(), chars: BTreeMap::new(), units })
@@ -47,7 +47,7 @@ impl FontUse {
     }
 
     /// Width of `text` at `size` points.
-    fn width(&self, text: &str, size: f32) -> f32 {
+    pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
         text.chars()
             .map(|c| self.face.glyph_hor_advance(ttf_parser::GlyphId(self.glyph(c))).unwrap_or(0) as f32)
             .sum::<f32>()
@@ -56,7 +56,7 @@ impl FontUse {
     }
 
     /// The two-byte codes (subset glyph ids, Identity-H) that show `text`.
-    fn encode(&mut self, text: &str) -> Vec<u8> {
+    pub(crate) fn encode(&mut self, text: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(text.len() * 2);
         for c in text.chars() {
             let new = self.remapper.remap(self.glyph(c));
@@ -68,7 +68,7 @@ impl FontUse {
 
     /// Writes the font's objects: Type0 → CIDFontType2 → descriptor → subset file, and the
     /// ToUnicode map.
-    fn write(&self, pdf: &mut Pdf, alloc: &mut Ref, type0: Ref, base_name: &str) -> Result<(), String> {
+    pub(crate) fn write(&self, pdf: &mut Pdf, alloc: &mut Ref, type0: Ref, base_name: &str) -> Result<(), String> {
         let (cid, descriptor, file, cmap) = (alloc.bump(), alloc.bump(), alloc.bump(), alloc.bump());
         let scale = 1000.0 / self.units;
         let name = Name(base_name.as_bytes());
@@ -106,7 +106,7 @@ impl FontUse {
     }
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     z.write_all(data).expect("escribir en memoria no falla");
@@ -114,7 +114,7 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 }
 
 /// Splits `text` into lines no wider than `max` points.
-fn wrap(font: &FontUse, text: &str, size: f32, max: f32) -> Vec<String> {
+pub(crate) fn wrap(font: &FontUse, text: &str, size: f32, max: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -133,27 +133,27 @@ fn wrap(font: &FontUse, text: &str, size: f32, max: f32) -> Vec<String> {
 }
 
 /// A page being drawn, with its two fonts.
-struct Page {
-    content: Content,
-    regular: FontUse,
-    bold: FontUse,
+pub(crate) struct Page {
+    pub(crate) content: Content,
+    pub(crate) regular: FontUse,
+    pub(crate) bold: FontUse,
 }
 
 #[derive(Clone, Copy)]
-enum Weight {
+pub(crate) enum Weight {
     Regular,
     Bold,
 }
 
 impl Page {
-    fn font(&self, w: Weight) -> &FontUse {
+    pub(crate) fn font(&self, w: Weight) -> &FontUse {
         match w {
             Weight::Regular => &self.regular,
             Weight::Bold => &self.bold,
         }
     }
 
-    fn text(&mut self, w: Weight, size: f32, x: f32, y: f32, text: &str, color: (f32, f32, f32)) {
+    pub(crate) fn text(&mut self, w: Weight, size: f32, x: f32, y: f32, text: &str, color: (f32, f32, f32)) {
         let codes = match w {
             Weight::Regular => self.regular.encode(text),
             Weight::Bold => self.bold.encode(text),
@@ -170,23 +170,23 @@ impl Page {
         self.centered_at(w, size, WIDTH / 2.0, y, text, color);
     }
 
-    fn centered_at(&mut self, w: Weight, size: f32, cx: f32, y: f32, text: &str, color: (f32, f32, f32)) {
+    pub(crate) fn centered_at(&mut self, w: Weight, size: f32, cx: f32, y: f32, text: &str, color: (f32, f32, f32)) {
         let width = self.font(w).width(text, size);
         self.text(w, size, cx - width / 2.0, y, text, color);
     }
 
     /// The largest size up to `size` at which `text` fits in `max` points.
-    fn fitting(&self, w: Weight, size: f32, text: &str, max: f32) -> f32 {
+    pub(crate) fn fitting(&self, w: Weight, size: f32, text: &str, max: f32) -> f32 {
         let width = self.font(w).width(text, size);
         if width <= max { size } else { (size * max / width).max(8.0) }
     }
 
-    fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, width: f32, color: (f32, f32, f32)) {
+    pub(crate) fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, width: f32, color: (f32, f32, f32)) {
         self.content.set_stroke_rgb(color.0, color.1, color.2).set_line_width(width).move_to(x1, y1).line_to(x2, y2).stroke();
     }
 
     /// A QR code of `data`, `size` points wide, lower-left corner at (x, y).
-    fn qr(&mut self, data: &str, x: f32, y: f32, size: f32) -> Result<(), String> {
+    pub(crate) fn qr(&mut self, data: &str, x: f32, y: f32, size: f32) -> Result<(), String> {
         let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).map_err(|e| format!("código QR: {e}"))?;
         let n = code.width();
         let quiet = 2.0;
@@ -303,7 +303,7 @@ pub fn pdf(c: &CredentialRecord, base_url: &str) -> Result<Vec<u8>, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone, Utc};
 
@@ -335,7 +335,7 @@ mod tests {
 
     /// The text a PDF shows, read back through its ToUnicode maps: enough of a PDF reader
     /// for these tests (our own content streams and cmaps, inflated).
-    fn visible_text(pdf: &[u8]) -> String {
+    pub(crate) fn visible_text(pdf: &[u8]) -> String {
         use std::io::Read;
         let mut streams = Vec::new();
         let mut rest = pdf;

@@ -301,6 +301,8 @@ pub async fn load(store: &Store) -> Result<()> {
     load_units_and_safe_spaces(store, &actor, &oax).await?;
     load_trainings(store, &actor, &oax).await?;
     load_certification(store, &actor).await?;
+    // Alerta Rosa
+    load_alerts(store, &actor, &oax).await?;
 
     // Accounts.
     let health = store.find_institution("Secretaría de Salud del Estado de México").await?;
@@ -573,4 +575,190 @@ pub async fn issue_constancias(store: &Store, base_url: &str) -> Result<usize> {
         issued += store.issue_course_credentials(&actor, course.id, Signing { master: &master, base_url }).await?.len();
     }
     Ok(issued)
+}
+
+// ----- Alerta Rosa -----
+
+/// Oaxaca municipalities where the demonstration alerts happen (INEGI names).
+const ALERT_PLACES: [&str; 14] = [
+    "Oaxaca de Juárez",
+    "Santa Lucía del Camino",
+    "Santa Cruz Xoxocotlán",
+    "Villa de Zaachila",
+    "San Jacinto Amilpas",
+    "Heroica Ciudad de Juchitán de Zaragoza",
+    "Salina Cruz",
+    "Santo Domingo Tehuantepec",
+    "San Juan Bautista Tuxtepec",
+    "Tlacolula de Matamoros",
+    "Santa María Huatulco",
+    "Heroica Ciudad de Huajuapan de León",
+    "Miahuatlán de Porfirio Díaz",
+    "Santiago Pinotepa Nacional",
+];
+const ALERT_CLOTHES: [&str; 6] = [
+    "Blusa blanca, pantalón de mezclilla azul y tenis negros",
+    "Uniforme escolar: falda gris, suéter azul marino",
+    "Sudadera rosa con capucha, pants negros",
+    "Vestido floreado y sandalias",
+    "Playera amarilla, short de mezclilla y huaraches",
+    "Chamarra negra, pantalón café y botas",
+];
+const ALERT_SEEN_AT: [&str; 6] = [
+    "Terminal de autobuses",
+    "Salida de la escuela secundaria",
+    "Mercado municipal",
+    "Parque central",
+    "Camino a su trabajo",
+    "Domicilio familiar",
+];
+
+/// Alerta Rosa for the demonstration: 28 alerts activated in 2018–2019 (the count Oaxaca's
+/// police gender unit reported for those years), all concluded, so nothing about them is
+/// public; every name, place, time and private detail is invented. Plus one case reported
+/// now, with its risk check and a silhouette for a photo, ready for an operator to activate.
+/// The private parts are sealed with the public demo key, as every demo secret is.
+async fn load_alerts(store: &Store, actor: &Actor, oax: &StateKey) -> Result<()> {
+    use chrono::Duration;
+    use violeta_domain::alerta::{AlertInput, Closing, RiskCheckInput, from_local};
+    use violeta_domain::credential::MasterKey;
+    use violeta_store::alerts::PastAlert;
+    let master = MasterKey::demo();
+    let now = violeta_store::now();
+    let invalid = |e: Vec<(&'static str, String)>| StoreError::Invalid(format!("caso de demostración inválido: {e:?}"));
+    for i in 0..28usize {
+        let year = if i < 12 { 2018 } else { 2019 };
+        let reported_local = NaiveDate::from_ymd_opt(year, 1 + (i * 5 % 12) as u32, 1 + (i * 7 % 27) as u32)
+            .and_then(|d| d.and_hms_opt(8 + (i * 3 % 13) as u32, (i * 17 % 60) as u32, 0))
+            .ok_or_else(|| StoreError::Invalid("fecha de demostración".into()))?;
+        let reported_at = from_local(reported_local);
+        let last_seen = violeta_domain::alerta::to_local(reported_at - Duration::hours(3 + (i % 20) as i64));
+        let place = ALERT_PLACES[i % ALERT_PLACES.len()];
+        let m = municipality(store, oax, place).await?;
+        let input = AlertInput {
+            full_name: format!("{} {} {}", GIVEN_F[i % GIVEN_F.len()], SURNAMES[(i * 3) % SURNAMES.len()], SURNAMES[(i * 7 + 5) % SURNAMES.len()]),
+            age: (12 + (i * 5) % 40).to_string(),
+            sex: "mujer".into(),
+            height_cm: (148 + (i * 3) % 22).to_string(),
+            complexion: ["Delgada", "Media", "Robusta"][i % 3].into(),
+            hair: ["Negro, largo", "Castaño, corto", "Negro, rizado, a los hombros"][i % 3].into(),
+            clothing: ALERT_CLOTHES[i % ALERT_CLOTHES.len()].into(),
+            last_seen_date: last_seen.format("%Y-%m-%d").to_string(),
+            last_seen_time: last_seen.format("%H:%M").to_string(),
+            last_seen_place: ALERT_SEEN_AT[i % ALERT_SEEN_AT.len()].into(),
+            municipality: m.to_string(),
+            circumstances: "Caso ficticio de demostración.".into(),
+            authority: "Fiscalía General del Estado de Oaxaca (demostración)".into(),
+            reporter_name: format!("{} {} (demostración)", GIVEN_F[(i + 5) % GIVEN_F.len()], SURNAMES[(i * 3) % SURNAMES.len()]),
+            reporter_relationship: ["Madre", "Hermana", "Padre", "Tía"][i % 4].into(),
+            reporter_phone: format!("951 000 {:04}", 100 + i),
+            file_number: format!("DEMO-{year}-{:04}", i + 1),
+            ..Default::default()
+        };
+        let draft = input.validate(now).map_err(invalid)?;
+        let activated_at = reported_at + Duration::minutes(35 + (i * 37 % 300) as i64);
+        let closing = match i {
+            5 | 19 => Closing::LocalizadaSinVida,
+            7 | 16 | 25 => Closing::Desactivada,
+            _ => Closing::LocalizadaConVida,
+        };
+        let past = PastAlert {
+            draft,
+            reported_at,
+            activated_at,
+            disseminated_at: Some(activated_at + Duration::minutes(4 + (i * 7 % 22) as i64)),
+            closed_at: activated_at + Duration::minutes(6 * 60 + (i * 997 % (18 * 1440)) as i64),
+            closing,
+            close_note: match closing {
+                Closing::Desactivada => "Reporte retirado por la familia (demostración)".into(),
+                _ => "Caso de demostración".into(),
+            },
+        };
+        store.record_past_alert(actor, &past, Some(&master)).await?;
+    }
+
+    // A case reported three hours ago, ready to activate.
+    let seen = violeta_domain::alerta::to_local(now - Duration::hours(3));
+    let input = AlertInput {
+        full_name: "Itzel Ramírez Santiago".into(),
+        age: "15".into(),
+        sex: "mujer".into(),
+        height_cm: "155".into(),
+        complexion: "Delgada".into(),
+        skin: "Morena".into(),
+        hair: "Negro, largo, lacio".into(),
+        eyes: "Cafés".into(),
+        marks: "Lunar en el cuello, lado derecho".into(),
+        clothing: "Uniforme escolar: falda gris, suéter azul marino, zapatos negros".into(),
+        last_seen_date: seen.format("%Y-%m-%d").to_string(),
+        last_seen_time: seen.format("%H:%M").to_string(),
+        last_seen_place: "Salida de la escuela secundaria, colonia Reforma".into(),
+        municipality: municipality(store, oax, "Oaxaca de Juárez").await?.to_string(),
+        lat: "17.0781".into(),
+        lon: "-96.7131".into(),
+        circumstances: "Salió de la escuela rumbo a su casa y no llegó (caso ficticio de demostración).".into(),
+        authority: "Fiscalía General del Estado de Oaxaca (demostración)".into(),
+        reporter_name: "Rosa Santiago Cruz (demostración)".into(),
+        reporter_relationship: "Madre".into(),
+        reporter_phone: "951 000 0001".into(),
+        file_number: "DEMO-CARPETA-0001".into(),
+        health: "Asma; usa inhalador (demostración)".into(),
+        ..Default::default()
+    };
+    let draft = input.validate(now).map_err(invalid)?;
+    let photo = crate::alerta::photo::demo_silhouette(3);
+    let (id, _) = store.create_alert(actor, &draft, Some(&photo), Some(&master)).await?;
+    let risk = RiskCheckInput {
+        level: "medio".into(),
+        publish: "si".into(),
+        notes: "Sin indicios de una persona agresora que la busque; la familia pide difundir (demostración).".into(),
+        consent: "otorgado".into(),
+        consent_by: "Rosa Santiago Cruz (demostración)".into(),
+        consent_relationship: "Madre".into(),
+        consent_note: "Por escrito, en la Fiscalía (demostración)".into(),
+    }
+    .validate()
+    .map_err(invalid)?;
+    store.record_risk_check(actor, id, &risk).await
+}
+
+/// How many official accounts the demonstration posts to: Oaxaca's police gender unit
+/// published each alert on its 30 official social-media accounts.
+pub const DEMO_CHANNELS: usize = 30;
+
+/// The demonstration's 30 official accounts, six on each of Mastodon, Telegram, Facebook,
+/// X and a webhook, pointed at loopback fakes of those platforms (`violeta_fakes`, started
+/// by `violeta demo`), so that activating an alert in the demo posts to each of them once
+/// and nothing leaves the machine. `base(platform)` is a fake's API base; `x_user(token)`
+/// the X user id the fake gives a token. Tokens are sealed with the public demo key.
+pub async fn load_channels(store: &Store, base: impl Fn(&str) -> String, x_user: impl Fn(&str) -> String) -> Result<usize> {
+    use violeta_domain::credential::MasterKey;
+    use violeta_domain::dissemination::Platform;
+    use violeta_domain::secret::Secret;
+    use violeta_store::dissemination::ChannelInput;
+    const PLATFORMS: [Platform; 5] = [Platform::Mastodon, Platform::Telegram, Platform::Facebook, Platform::X, Platform::Webhook];
+    let actor = Actor { user_id: None, label: "carga de demostración".into(), origin: "sistema".into() };
+    let master = MasterKey::demo();
+    for n in 0..DEMO_CHANNELS {
+        let platform = PLATFORMS[n % PLATFORMS.len()];
+        let token = format!("token-demo-canal-{n:02}");
+        let (api_base, remote_id) = match platform {
+            Platform::Telegram => (base("telegram"), format!("@alerta_rosa_demo_{n:02}")),
+            Platform::Facebook => (base("facebook"), format!("10000000{n:02}")),
+            Platform::X => (base("x"), x_user(&token)),
+            Platform::Webhook => (base(&format!("webhook/ventanilla-{n:02}")), String::new()),
+            _ => (base("mastodon"), String::new()),
+        };
+        let input = ChannelInput {
+            platform,
+            name: format!("Cuenta oficial {:02} en {} (demostración)", n + 1, platform.label()),
+            handle: format!("@alertarosa_demo_{:02}", n + 1),
+            api_base,
+            remote_id,
+            credential: Some(Secret::new(token)),
+            enabled: true,
+        };
+        store.create_channel(&actor, &input, Some(&master)).await?;
+    }
+    Ok(DEMO_CHANNELS)
 }

@@ -4,6 +4,8 @@
 
 pub mod learning;
 pub mod credentials;
+// Alerta Rosa: cases, fichas, feeds
+pub mod alerta;
 pub mod attendance;
 pub mod avgm;
 pub mod constancia;

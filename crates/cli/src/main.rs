@@ -354,6 +354,11 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 None => fresh_demo(&dir).await?,
             };
+            // Alerta Rosa: 30 official accounts on loopback fakes of the networks, kept up
+            // while the demo serves; activating the waiting case posts to each once.
+            let fakes = violeta_fakes::spawn("127.0.0.1:0".parse()?).await?;
+            let channels = violeta_app::demo::load_channels(&store, |p| fakes.base(p), violeta_fakes::FakePlatforms::x_user).await?;
+            println!("Alerta Rosa: {channels} cuentas oficiales simuladas en {}; lo publicado se ve en {}/_fake/posts", fakes.url(), fakes.url());
             // The demo signs constancias with a fixed, public key: never for real data.
             spawn_dissemination(&store, Some(violeta_domain::credential::MasterKey::demo()), Default::default())?;
             let config = Config { demo: true, credential_key: Some(violeta_domain::credential::MasterKey::demo()), ..Default::default() };

@@ -100,6 +100,9 @@ pub enum Permission {
     ManageCourses,
     /// Alerta Rosa: cases, channels and dissemination
     OperateAlerts,
+    /// Alerta Rosa: the private part of a case (who reported and how to reach them, the
+    /// investigation file, health details). Every read is audited.
+    ViewAlertPrivate,
 }
 
 impl Role {
@@ -118,7 +121,9 @@ impl Role {
             ],
             Role::Instruccion => &[ViewRegistry, ViewPeople, EditPeople, ManageTrainings, TakeCourses, ManageCourses],
             Role::Evaluacion => &[ViewRegistry, ViewPeople, ViewCertification, RecordEvaluations, TakeCourses],
-            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts, TakeCourses],
+            // The case's private part goes only to the people who work the case, not to the
+            // administrator who runs the system.
+            Role::OperacionAlertaRosa => &[ViewRegistry, OperateAlerts, ViewAlertPrivate, TakeCourses],
             Role::EnlaceInstitucional => &[ViewRegistry, ViewPeople, EditPeople, ViewPersonalData, ViewCertification, TakeCourses],
             // Public servants who take courses: their own learning and nothing else.
             Role::Participante => &[TakeCourses],
@@ -244,6 +249,15 @@ mod tests {
         for r in [Role::Instruccion, Role::OperacionAlertaRosa, Role::Participante] {
             let p = user(&[r], None);
             assert!(!p.can(ViewCertification) && !p.can(RecordEvaluations) && !p.can(ManageCertification), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn alerta_rosa_private_part() {
+        use Permission::ViewAlertPrivate;
+        assert!(user(&[Role::OperacionAlertaRosa], None).can(ViewAlertPrivate));
+        for r in [Role::Administracion, Role::Coordinacion, Role::Instruccion, Role::Evaluacion, Role::EnlaceInstitucional, Role::Participante] {
+            assert!(!user(&[r], None).can(ViewAlertPrivate), "{r:?}");
         }
     }
 

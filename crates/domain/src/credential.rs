@@ -427,26 +427,38 @@ const SEAL_CONTEXT: &[u8] = b"violeta:issuer-private-key:v1";
 /// Seals `secret` with XChaCha20-Poly1305 under `master`: `v1.` and base64 of the nonce
 /// (24 bytes, random from the caller, never reused) followed by the ciphertext.
 pub fn seal(master: &MasterKey, secret: &[u8], nonce: [u8; 24]) -> String {
+    seal_for(master, SEAL_CONTEXT, secret, nonce)
+}
+
+/// Opens what [`seal`] sealed; fails when the master key is another one or the text was altered.
+pub fn unseal(master: &MasterKey, sealed: &str) -> Result<Vec<u8>, String> {
+    unseal_for(master, SEAL_CONTEXT, sealed).map_err(|()| {
+        "no se pudo abrir la llave de firma: VIOLETA_SECRET_KEY no es la misma con la que se creó, o la llave guardada fue alterada".to_string()
+    })
+}
+
+/// [`seal`] for another purpose: `context` (the cipher's associated data) binds the sealed
+/// text to it, so text sealed for one purpose never opens as another.
+pub fn seal_for(master: &MasterKey, context: &[u8], secret: &[u8], nonce: [u8; 24]) -> String {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     let cipher = chacha20poly1305::XChaCha20Poly1305::new(&master.0.into());
-    let ciphertext = cipher.encrypt(&nonce.into(), Payload { msg: secret, aad: SEAL_CONTEXT }).expect("XChaCha20-Poly1305 cifra cualquier mensaje de este tamaño");
+    let ciphertext = cipher.encrypt(&nonce.into(), Payload { msg: secret, aad: context }).expect("XChaCha20-Poly1305 cifra cualquier mensaje de este tamaño");
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ciphertext);
     format!("v1.{}", base64::engine::general_purpose::STANDARD.encode(out))
 }
 
-/// Opens what [`seal`] sealed; fails when the master key is another one or the text was altered.
-pub fn unseal(master: &MasterKey, sealed: &str) -> Result<Vec<u8>, String> {
+/// Opens what [`seal_for`] sealed with the same `context`.
+pub fn unseal_for(master: &MasterKey, context: &[u8], sealed: &str) -> Result<Vec<u8>, ()> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-    let bad = "no se pudo abrir la llave de firma: VIOLETA_SECRET_KEY no es la misma con la que se creó, o la llave guardada fue alterada".to_string();
-    let raw = sealed.strip_prefix("v1.").and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).ok_or_else(|| bad.clone())?;
+    let raw = sealed.strip_prefix("v1.").and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).ok_or(())?;
     if raw.len() < 24 + 16 {
-        return Err(bad);
+        return Err(());
     }
     let (nonce, ciphertext) = raw.split_at(24);
-    let nonce: [u8; 24] = nonce.try_into().map_err(|_| bad.clone())?;
+    let nonce: [u8; 24] = nonce.try_into().map_err(|_| ())?;
     let cipher = chacha20poly1305::XChaCha20Poly1305::new(&master.0.into());
-    cipher.decrypt(&nonce.into(), Payload { msg: ciphertext, aad: SEAL_CONTEXT }).map_err(|_| bad)
+    cipher.decrypt(&nonce.into(), Payload { msg: ciphertext, aad: context }).map_err(|_| ())
 }
 
 // ----- JSON Canonicalization Scheme (RFC 8785) -----

@@ -49,6 +49,8 @@ pub mod certification;
 pub mod credential;
 pub mod learning;
 
+pub mod alerta;
+
 pub use curp::Curp;
 pub mod secret;
 pub mod dissemination;

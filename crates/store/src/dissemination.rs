@@ -921,6 +921,8 @@ impl Store {
         let alert_id = delivery_alert(&mut tx, delivery_id).await?;
         append(&mut tx, actor, Event::new("difusion.manual", "entrega", delivery_id).with(serde_json::json!({"alerta": alert_id, "enlace": url}))).await?;
         closed_follow_ups(&mut tx, alert_id, delivery_id).await?;
+        // Alerta Rosa: the case becomes «difundida» once every channel posted it.
+        crate::alerts::after_delivery(&mut tx, alert_id).await?;
         tx.commit().await
     }
 
@@ -1011,6 +1013,8 @@ impl Store {
         )
         .await?;
         let queued = closed_follow_ups(&mut tx, alert_id, id).await?;
+        // Alerta Rosa: the case becomes «difundida» once every channel posted it.
+        crate::alerts::after_delivery(&mut tx, alert_id).await?;
         if queued {
             announce(&mut tx).await?;
         }

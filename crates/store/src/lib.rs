@@ -13,6 +13,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod accounts;
+// Alerta Rosa: cases
+pub mod alerts;
 pub mod audit;
 pub mod certification;
 pub mod checkin;

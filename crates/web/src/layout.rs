@@ -18,6 +18,8 @@ pub struct Layout {
     pub nav_certification: bool,
     pub nav_users: bool,
     pub nav_audit: bool,
+    /// Alerta Rosa cases.
+    pub nav_alerts: bool,
     pub nav_learn: bool,
     pub nav_courses: bool,
 }
@@ -35,6 +37,7 @@ impl Layout {
             nav_certification: ctx.can(Permission::ViewCertification),
             nav_users: ctx.can(Permission::ManageUsers),
             nav_audit: ctx.can(Permission::ViewAudit),
+            nav_alerts: ctx.can(Permission::OperateAlerts),
             nav_learn: ctx.can(Permission::TakeCourses),
             nav_courses: ctx.can(Permission::ManageCourses),
         }
@@ -59,6 +62,12 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "constancias" => "Las constancias se emitieron.",
         "revocada" => "La constancia quedó revocada.",
         "reemitida" => "Se emitió la constancia corregida; la anterior quedó reemplazada.",
+        // Alerta Rosa
+        "caso_creado" => "El caso quedó registrado con su folio.",
+        "riesgo" => "La evaluación de riesgo y el consentimiento quedaron registrados.",
+        "activada" => "La alerta quedó activada.",
+        "traduccion" => "La traducción quedó guardada.",
+        "concluida" => "La alerta concluyó: sus datos y su fotografía se retiraron de todo lo público.",
         "vinculada" => "Su cuenta quedó vinculada a su registro. Ya puede inscribirse en los cursos.",
         "inscrita" => "Quedó inscrita en el curso. Puede empezar cuando quiera.",
         "concluido" => "¡Concluyó el curso! Su constancia está en «Mis cursos».",

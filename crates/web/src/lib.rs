@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod public_cache;
+// Alerta Rosa: the public alerts' cache
+pub mod alert_cache;
 pub mod signatures;
 
 pub use routes::{Access, RouteInfo};
@@ -48,13 +50,22 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// What the public map shows, until it changes.
     pub public_cache: Arc<public_cache::PublicCache>,
+    /// What the public Alerta Rosa pages and feeds show, until it changes.
+    pub alert_cache: Arc<alert_cache::AlertCache>,
     /// Signature checks of stored constancias, done once per process.
     pub signatures: Arc<signatures::SignatureCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
-        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()), public_cache: Arc::default(), signatures: Arc::default() }
+        AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::default()),
+            public_cache: Arc::default(),
+            alert_cache: Arc::default(),
+            signatures: Arc::default(),
+        }
     }
 }
 

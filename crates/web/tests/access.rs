@@ -52,11 +52,15 @@ const CERT_READERS: &[Role] = &[ADM, COO, EVA, ENL];
 const CERT_MANAGERS: &[Role] = &[ADM, COO];
 /// Record evaluations.
 const EVALUATORS: &[Role] = &[ADM, COO, EVA];
+// Alerta Rosa
+/// Operate Alerta Rosa: cases, channels and dissemination.
+const ALERT_OPERATORS: &[Role] = &[ADM, ALE];
+/// A case's private part (who reported, the investigation file, health): only the
+/// operators who work the cases, not the administrator.
+const ALERT_PRIVATE: &[Role] = &[ALE];
 /// Every role takes courses: public servants among the staff too.
 const LEARNERS: &[Role] = &[ADM, COO, INS, EVA, ALE, ENL, Role::Participante];
 const COURSE_STAFF: &[Role] = &[ADM, COO, INS];
-/// Alerta Rosa: cases, channels and dissemination.
-const ALERT_OPERATORS: &[Role] = &[ADM, ALE];
 
 /// The expected access table: (method, path pattern, who may use it).
 const EXPECTED: &[(&str, &str, May)] = &[
@@ -227,6 +231,35 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/api/v1/personas/{id}", Roles(PEOPLE_READERS)),
     ("GET", "/api/v1/personas/{id}/contacto", Roles(CONTACT_READERS)),
     ("GET", "/api/v1/auditoria", Roles(ADMIN_ONLY)),
+    // Alerta Rosa: staff pages, public pages and feeds, JSON API
+    ("GET", "/alerta-rosa", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/nuevo", Roles(ALERT_OPERATORS)),
+    ("POST", "/alerta-rosa", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/informe", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/informe.csv", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/{id}", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/{id}/privado", Roles(ALERT_PRIVATE)),
+    ("GET", "/alerta-rosa/{id}/editar", Roles(ALERT_PRIVATE)),
+    ("POST", "/alerta-rosa/{id}", Roles(ALERT_PRIVATE)),
+    ("POST", "/alerta-rosa/{id}/riesgo", Roles(ALERT_OPERATORS)),
+    ("POST", "/alerta-rosa/{id}/activar", Roles(ALERT_OPERATORS)),
+    ("POST", "/alerta-rosa/{id}/concluir", Roles(ALERT_OPERATORS)),
+    ("POST", "/alerta-rosa/{id}/traducciones", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/{id}/foto", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/{id}/ficha/{archivo}", Roles(ALERT_OPERATORS)),
+    ("GET", "/alertas", Public),
+    ("GET", "/alertas.atom", Public),
+    ("GET", "/alertas/{folio}", Public),
+    ("GET", "/alertas/{folio}/cap.xml", Public),
+    ("GET", "/alertas/{folio}/{archivo}", Public),
+    ("GET", "/api/v1/alertas", Roles(ALERT_OPERATORS)),
+    ("POST", "/api/v1/alertas", Roles(ALERT_OPERATORS)),
+    ("GET", "/api/v1/alertas/informe", Roles(ALERT_OPERATORS)),
+    ("GET", "/api/v1/alertas/{id}", Roles(ALERT_OPERATORS)),
+    ("GET", "/api/v1/alertas/{id}/privado", Roles(ALERT_PRIVATE)),
+    ("POST", "/api/v1/alertas/{id}/riesgo", Roles(ALERT_OPERATORS)),
+    ("POST", "/api/v1/alertas/{id}/activar", Roles(ALERT_OPERATORS)),
+    ("POST", "/api/v1/alertas/{id}/concluir", Roles(ALERT_OPERATORS)),
     // Alerta Rosa dissemination (branch alerta-difusion)
     ("GET", "/canales", Roles(ALERT_OPERATORS)),
     ("POST", "/canales", Roles(ALERT_OPERATORS)),
@@ -235,7 +268,7 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("POST", "/canales/repeticion", Roles(ALERT_OPERATORS)),
     ("GET", "/canales/{id}", Roles(ALERT_OPERATORS)),
     ("POST", "/canales/{id}", Roles(ALERT_OPERATORS)),
-    ("GET", "/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
+    ("GET", "/alerta-rosa/{id}/difusion", Roles(ALERT_OPERATORS)),
     ("POST", "/difusion/{id}/manual", Roles(ALERT_OPERATORS)),
     ("POST", "/difusion/{id}/reintentar", Roles(ALERT_OPERATORS)),
     ("GET", "/api/v1/alertas/{id}/difusion", Roles(ALERT_OPERATORS)),
@@ -256,6 +289,9 @@ const ACCOUNTS: [(&str, Role); 7] = [
 const MULTIPART: &[&str] =
     &["/territorio/{cve_ent}/regiones/importar", "/avgm/importar", "/personas/importar", "/espacios/importar", "/certificacion/estandares/importar"];
 
+// Alerta Rosa: the case forms are multipart (they carry the photo).
+const ALERT_MULTIPART: &[&str] = &["/alerta-rosa", "/alerta-rosa/{id}"];
+
 /// Example values for path parameters.
 struct Examples {
     region: i64,
@@ -267,6 +303,9 @@ struct Examples {
     visit: i64,
     standard: i64,
     process: i64,
+    // Alerta Rosa: a demo case (concluded: its public page says only that) and its folio.
+    alert: i64,
+    alert_folio: String,
 }
 
 impl Examples {
@@ -295,10 +334,18 @@ impl Examples {
         let standard = store.standard_by_code("EC0539").await.unwrap().expect("shipped standard").id;
         // A candidate the enlace may see too.
         let process = store.processes(PeopleScope::Institution(health), &Default::default()).await.unwrap().first().expect("demo candidates in Salud Edomex").id;
-        Examples { region, declaration, person, user, unit, space, visit, standard, process }
+        // Alerta Rosa
+        let first_alert = store.alerts(&Default::default()).await.unwrap().into_iter().find(|a| a.closed_at.is_some()).expect("demo alerts");
+        let (alert, alert_folio) = (first_alert.id, first_alert.folio);
+        Examples { region, declaration, person, user, unit, space, visit, standard, process, alert, alert_folio }
     }
 
     fn path(&self, pattern: &str) -> String {
+        // Alerta Rosa
+        if ["/alertas/", "/alerta-rosa/", "/api/v1/alertas/"].iter().any(|p| pattern.starts_with(p)) {
+            let file = if pattern.starts_with("/alertas/") { "foto.jpg" } else { "ficha-1080x1080.png" };
+            return pattern.replace("{folio}", &self.alert_folio).replace("{id}", &self.alert.to_string()).replace("{archivo}", file);
+        }
         let id = if pattern.starts_with("/territorio/regiones/") {
             self.region.to_string()
         } else if pattern.starts_with("/avgm/") || pattern.starts_with("/api/v1/avgm/") {
@@ -353,6 +400,10 @@ async fn call(app: &TestApp, who: &Who, method: &str, pattern: &str, path: &str)
     match method {
         "GET" => app.get(who, path).await,
         "POST" if pattern.starts_with("/api/") => app.post_json(who, path, &serde_json::json!({})).await,
+        "POST" if ALERT_MULTIPART.contains(&pattern) => {
+            let csrf = who.csrf.clone().unwrap_or_default();
+            app.post_multipart(who, path, &[("csrf", &csrf)], None).await
+        }
         "POST" if MULTIPART.contains(&pattern) => {
             let csrf = who.csrf.clone().unwrap_or_default();
             app.post_multipart(who, path, &[("csrf", &csrf)], None).await

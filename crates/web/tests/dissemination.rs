@@ -78,7 +78,7 @@ async fn operator_registers_channels_and_follows_deliveries() {
 
     // An alert goes out: the page reloads itself while deliveries are on their way.
     store.publish(&alert(41), &test_actor()).await.unwrap();
-    let page = app.get(&op, "/alertas/41/difusion").await;
+    let page = app.get(&op, "/alerta-rosa/41/difusion").await;
     page.expect(200).expect_contains("Telegram UG Oaxaca").expect_contains("Pendiente").expect_contains("Por publicar a mano");
     assert_eq!(page.headers.get("refresh").and_then(|v| v.to_str().ok()), Some("5"));
     let json = app.get(&op, "/api/v1/alertas/41/difusion").await;
@@ -93,19 +93,19 @@ async fn operator_registers_channels_and_follows_deliveries() {
     store.delivery_done(job.id, "w", &Receipt { remote_id: "77".into(), remote_url: "https://t.me/ug_oaxaca/77".into(), proof: "{}".into() }, false).await.unwrap();
     let manual = store.deliveries(41).await.unwrap().into_iter().find(|d| d.status == "manual").unwrap();
     app.post_form(&op, &format!("/difusion/{}/manual", manual.id), &[("url", "https://www.instagram.com/p/xyz/")]).await.expect(303);
-    let page = app.get(&op, "/alertas/41/difusion").await;
+    let page = app.get(&op, "/alerta-rosa/41/difusion").await;
     page.expect(200).expect_contains("https://t.me/ug_oaxaca/77").expect_contains("https://www.instagram.com/p/xyz/");
     assert!(page.headers.get("refresh").is_none(), "nothing on its way: no reload");
 
     // Closing shows on the page.
     store.close_alert(41, &Publication { kind: PublicationKind::Actualizacion, text: "Ana N. fue localizada.".into(), link: String::new(), ..alert(41) }, Takedown::Borrar, &test_actor()).await.unwrap();
-    let page = app.get(&op, "/alertas/41/difusion").await;
+    let page = app.get(&op, "/alerta-rosa/41/difusion").await;
     page.expect(200).expect_contains("se cerró").expect_contains("Borrar la publicación original");
     let v = app.get(&op, "/api/v1/alertas/41/difusion").await.json();
     assert!(v["cerrada"].is_string());
 
     // Other roles are kept out.
     let coordinacion = app.login_demo("coordinacion", addr(61)).await;
-    app.get(&coordinacion, "/alertas/41/difusion").await.expect(403);
+    app.get(&coordinacion, "/alerta-rosa/41/difusion").await.expect(403);
     app.cleanup().await;
 }

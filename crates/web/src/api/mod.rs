@@ -7,6 +7,8 @@ pub mod constancias;
 pub mod people;
 pub mod territory;
 pub mod map;
+// Alerta Rosa
+pub mod alerts;
 // Alerta Rosa dissemination (branch alerta-difusion)
 pub mod dissemination;
 
@@ -24,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         audit::list,
         map::geojson,
         constancias::verify,
+        // Alerta Rosa
+        alerts::list, alerts::create, alerts::show, alerts::private, alerts::risk, alerts::activate, alerts::close, alerts::report,
         // Alerta Rosa dissemination
         dissemination::deliveries,
     ),
@@ -33,6 +37,9 @@ use utoipa::{Modify, OpenApi};
         audit::AuditDto, ErrorBody, ErrorDetail,
         map::FeatureCollection, map::Feature, map::Point, map::Properties, map::SpaceProperties, map::UnitProperties,
         constancias::VerificationDto,
+        // Alerta Rosa
+        alerts::AlertSummaryDto, alerts::AlertDto, alerts::NewAlert, alerts::ValidationErrors, alerts::FieldErrorDto, alerts::PrivateDto,
+        alerts::RiskDto, alerts::ActivateDto, alerts::CloseDto, alerts::MetricDto, alerts::ReportDto,
         // Alerta Rosa dissemination
         dissemination::DisseminationDto, dissemination::PublicationDto, dissemination::DeliveryDto,
     )),

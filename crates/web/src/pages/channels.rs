@@ -259,11 +259,11 @@ pub struct ManualForm {
 pub async fn record_manual(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<ManualForm>) -> PageResult {
     let d = state.store.delivery(id).await?;
     state.store.record_manual_post(&ctx.actor(), id, &f.url).await?;
-    see_other(&format!("/alertas/{}/difusion", d.alert_id), "guardado")
+    see_other(&format!("/alerta-rosa/{}/difusion", d.alert_id), "guardado")
 }
 
 pub async fn retry(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let d = state.store.delivery(id).await?;
     state.store.retry_delivery(&ctx.actor(), id).await?;
-    see_other(&format!("/alertas/{}/difusion", d.alert_id), "guardado")
+    see_other(&format!("/alerta-rosa/{}/difusion", d.alert_id), "guardado")
 }

@@ -14,6 +14,8 @@ pub mod territory;
 pub mod trainings;
 pub mod users;
 pub mod map;
+// Alerta Rosa
+pub mod alerts;
 // Alerta Rosa dissemination (branch alerta-difusion)
 pub mod channels;
 
