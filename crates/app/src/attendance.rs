@@ -2,10 +2,11 @@
 //! a preview first — who is new, who is already in the registry, which rows have problems —
 //! then the import, all or nothing, or only the valid rows with the others listed.
 
-use crate::people_import::{self, ParsedRow};
+use crate::people_import;
 use crate::report::{ImportReport, column_name};
 use std::collections::HashSet;
 use violeta_domain::audit::Actor;
+use violeta_domain::person::PersonDraft;
 use violeta_domain::territory::StateKey;
 use violeta_domain::text::search_key;
 use violeta_domain::training::AttendanceStatus;
@@ -91,8 +92,27 @@ fn score(s: &str) -> Result<Option<f64>, String> {
     }
 }
 
-/// Reads, checks and matches a list against the registry and the session's dates.
-async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8], default_state: Option<&StateKey>) -> Result<(Preview, Vec<(ParsedRow, AttendanceInput)>), ImportReport> {
+/// A row whose person passed the checks, with what else it says.
+struct CheckedRow {
+    line: usize,
+    draft: PersonDraft,
+    /// `None` when the status could not be read (the row is in the report).
+    status: Option<AttendanceStatus>,
+    pre_score: Option<f64>,
+    post_score: Option<f64>,
+}
+
+/// Everything read from a list, before it is matched against the registry.
+struct Checked {
+    rows: Vec<CheckedRow>,
+    /// Rows whose person failed the checks: (line, name as written, CURP as written).
+    failed: Vec<(usize, String, String)>,
+    report: ImportReport,
+    skipped: Vec<(usize, String)>,
+}
+
+/// Reads and checks a list against the domain rules and the session's dates.
+async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8], default_state: Option<&StateKey>) -> Result<Checked, ImportReport> {
     let (_, days) = store.training(training_id).await?;
     let table: Table = people_import::read(file_name, bytes)?;
     let extra = Extra {
@@ -101,13 +121,11 @@ async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8],
         pre: table.column(&["evaluación inicial", "pre", "pretest", "examen inicial"]),
         post: table.column(&["evaluación final", "post", "postest", "examen final"]),
     };
-    let mut parsed = people_import::parse(store, &table, default_state).await?;
+    let parsed = people_import::parse(store, &table, default_state).await?;
+    let mut report = parsed.report;
     let session_days: HashSet<chrono::NaiveDate> = days.iter().map(|d| d.day).collect();
-    let curps: Vec<&str> = parsed.rows.iter().filter_map(|r| r.draft.curp.as_ref().map(|c| c.as_str())).collect();
-    let registered = store.registered_curps(&curps).await?;
-    let mut good = Vec::new();
-    let mut preview = Preview::default();
-    for row in parsed.rows.drain(..) {
+    let mut rows = Vec::with_capacity(parsed.rows.len());
+    for row in parsed.rows {
         let cells = &table.rows[row.index];
         let problem = |col: Option<usize>, msg: String, report: &mut ImportReport| {
             report.push(row.line, col.map(|c| column_name(&table, c)).unwrap_or_default(), msg);
@@ -123,62 +141,65 @@ async fn examine(store: &Store, training_id: i64, file_name: &str, bytes: &[u8],
             }
         };
         if status.is_none() {
-            problem(extra.status, format!("«{}» no es un estado de asistencia (asistió, retardo, justificada o faltó)", status_text.trim()), &mut parsed.report);
+            problem(extra.status, format!("«{}» no es un estado de asistencia (asistió, retardo, justificada o faltó)", status_text.trim()), &mut report);
         }
         let date_text = cells.get_opt(extra.date).trim();
         if !date_text.is_empty() {
             match crate::avgm::parse_date(date_text) {
                 Some(d) if session_days.contains(&d) => {}
-                Some(d) => problem(extra.date, format!("la fecha {} no es una de las fechas de la capacitación", d.format("%d/%m/%Y")), &mut parsed.report),
-                None => problem(extra.date, format!("«{date_text}» no es una fecha (use DD/MM/AAAA)"), &mut parsed.report),
+                Some(d) => problem(extra.date, format!("la fecha {} no es una de las fechas de la capacitación", d.format("%d/%m/%Y")), &mut report),
+                None => problem(extra.date, format!("«{date_text}» no es una fecha (use DD/MM/AAAA)"), &mut report),
             }
         }
-        let pre = score(cells.get_opt(extra.pre)).unwrap_or_else(|m| {
-            problem(extra.pre, m, &mut parsed.report);
+        let pre_score = score(cells.get_opt(extra.pre)).unwrap_or_else(|m| {
+            problem(extra.pre, m, &mut report);
             None
         });
-        let post = score(cells.get_opt(extra.post)).unwrap_or_else(|m| {
-            problem(extra.post, m, &mut parsed.report);
+        let post_score = score(cells.get_opt(extra.post)).unwrap_or_else(|m| {
+            problem(extra.post, m, &mut report);
             None
         });
-        let matched = match &row.draft.curp {
-            None => Match::NoCurp,
-            Some(c) if registered.contains(c.as_str()) => Match::Registered,
-            Some(_) => Match::New,
-        };
-        let ok = !parsed.report.bad_rows.contains(&row.line);
-        preview.rows.push(PreviewRow {
-            line: row.line,
-            name: row.draft.full_name(),
-            curp: row.draft.curp.as_ref().map(|c| c.to_string()).unwrap_or_default(),
-            matched,
-            status: status.map(|s| s.label()).unwrap_or("—"),
-            ok,
-        });
-        if let Some(status) = status {
-            let input = AttendanceInput { person: PersonRef::Draft(Box::new(row.draft.clone())), status, pre_score: pre, post_score: post };
-            good.push((row, input));
-        }
+        rows.push(CheckedRow { line: row.line, draft: row.draft, status, pre_score, post_score });
     }
-    for (line, name, curp) in parsed.failed.drain(..) {
-        preview.rows.push(PreviewRow { line, name, curp, matched: Match::Unchecked, status: "—", ok: false });
-    }
-    preview.rows.sort_by_key(|r| r.line);
-    preview.report = parsed.report;
-    preview.skipped = parsed.skipped;
-    if preview.rows.is_empty() && preview.report.is_empty() {
+    if rows.is_empty() && parsed.failed.is_empty() && report.is_empty() {
         return Err(ImportReport::file("el archivo no tiene ninguna persona"));
     }
-    Ok((preview, good))
+    Ok(Checked { rows, failed: parsed.failed, report, skipped: parsed.skipped })
 }
 
-/// What the import would do, without writing anything.
+/// What the import would do, without writing anything: each row matched against the
+/// registry (who is new, who is already there) and its problems.
 pub async fn preview(store: &Store, training_id: i64, file_name: &str, bytes: &[u8], default_state: Option<&StateKey>) -> Result<Preview, ImportReport> {
-    Ok(examine(store, training_id, file_name, bytes, default_state).await?.0)
+    let checked = examine(store, training_id, file_name, bytes, default_state).await?;
+    let curps: Vec<&str> = checked.rows.iter().filter_map(|r| r.draft.curp.as_ref().map(|c| c.as_str())).collect();
+    let registered = store.registered_curps(&curps).await?;
+    let bad = &checked.report.bad_rows;
+    let mut rows: Vec<PreviewRow> = checked
+        .rows
+        .iter()
+        .map(|r| PreviewRow {
+            line: r.line,
+            name: r.draft.full_name(),
+            curp: r.draft.curp.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+            matched: match &r.draft.curp {
+                None => Match::NoCurp,
+                Some(c) if registered.contains(c.as_str()) => Match::Registered,
+                Some(_) => Match::New,
+            },
+            status: r.status.map(|s| s.label()).unwrap_or("—"),
+            ok: !bad.contains(&r.line),
+        })
+        .collect();
+    for (line, name, curp) in checked.failed {
+        rows.push(PreviewRow { line, name, curp, matched: Match::Unchecked, status: "—", ok: false });
+    }
+    rows.sort_by_key(|r| r.line);
+    Ok(Preview { rows, report: checked.report, skipped: checked.skipped })
 }
 
 /// Imports the list. With `only_valid`, rows with problems are left out and listed;
-/// otherwise any problem refuses the whole file.
+/// otherwise any problem refuses the whole file. People are matched by CURP once, by the
+/// store, inside the import's transaction.
 pub async fn import(
     store: &Store,
     actor: &Actor,
@@ -189,15 +210,23 @@ pub async fn import(
     only_valid: bool,
     progress: Progress<'_>,
 ) -> Result<Outcome, ImportReport> {
-    let (preview, good) = examine(store, training_id, file_name, bytes, default_state).await?;
-    if !preview.report.is_empty() && !only_valid {
-        return Err(preview.report);
+    let checked = examine(store, training_id, file_name, bytes, default_state).await?;
+    if !checked.report.is_empty() && !only_valid {
+        return Err(checked.report);
     }
-    let bad = &preview.report.bad_rows;
-    let rows: Vec<AttendanceInput> = good.into_iter().filter(|(r, _)| !bad.contains(&r.line)).map(|(_, a)| a).collect();
+    let bad = &checked.report.bad_rows;
+    let rows: Vec<AttendanceInput> = checked
+        .rows
+        .into_iter()
+        .filter(|r| !bad.contains(&r.line))
+        .filter_map(|r| {
+            let status = r.status?;
+            Some(AttendanceInput { person: PersonRef::Draft(Box::new(r.draft)), status, pre_score: r.pre_score, post_score: r.post_score })
+        })
+        .collect();
     if rows.is_empty() {
-        return Err(if preview.report.is_empty() { ImportReport::file("no hay filas válidas que importar") } else { preview.report });
+        return Err(if checked.report.is_empty() { ImportReport::file("no hay filas válidas que importar") } else { checked.report });
     }
     let (created, recorded) = store.record_attendance(actor, training_id, "lista", &rows, progress).await?;
-    Ok(Outcome { created, recorded, left_out: bad.iter().copied().collect(), skipped: preview.skipped })
+    Ok(Outcome { created, recorded, left_out: bad.iter().copied().collect(), skipped: checked.skipped })
 }

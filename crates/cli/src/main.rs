@@ -11,6 +11,12 @@ use violeta_store::Store;
 use violeta_store::accounts::NewUser;
 use violeta_web::{AppState, Config};
 
+/// glibc's allocator spent much of a bulk import's time consolidating the many small
+/// blocks freed between statements (a 100,000-row attendance import: 3.3 s of CPU with it,
+/// 1.7 s with mimalloc). With `override`, SQLite's own allocations go to mimalloc too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "violeta", version, about = "Violeta: capacitación, certificación, territorio y Alerta Rosa para las unidades de género")]
 struct Cli {

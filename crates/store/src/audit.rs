@@ -60,45 +60,68 @@ impl From<Row> for AuditEntry {
 /// Appends one entry inside `tx`. Taking the head row first serializes audited writers
 /// (a row lock on PostgreSQL, the write lock on SQLite), so the chain never forks.
 pub(crate) async fn append(tx: &mut Tx, actor: &Actor, event: Event<'_>) -> Result<()> {
-    let (seq, prev_hash): (i64, String) = on_tx!(tx, |c| sqlx::query_as(
-        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
+    append_all(tx, vec![(actor, event)]).await
+}
+
+/// Appends several entries inside `tx`, chained in the order given, taking the head row
+/// once: a write that records many things at once (a group of check-ins) still leaves one
+/// entry for each.
+pub(crate) async fn append_all(tx: &mut Tx, events: Vec<(&Actor, Event<'_>)>) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let (last_seq, mut prev_hash): (i64, String) = on_tx!(tx, |c| sqlx::query_as(
+        "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash"
     )
+    .bind(n)
     .fetch_one(&mut *c)
     .await?);
-    let mut entry = AuditEntry {
-        seq,
-        at: now(),
-        actor_id: actor.user_id,
-        actor: actor.label.clone(),
-        action: event.action.to_string(),
-        entity: event.entity.to_string(),
-        entity_id: event.entity_id,
-        origin: actor.origin.clone(),
-        detail: if event.detail.is_null() { "{}".into() } else { event.detail.to_string() },
-        prev_hash,
-        hash: String::new(),
-    };
-    entry.hash = entry_hash(&entry.prev_hash, &entry);
-    on_tx!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor_id, actor, action, entity, entity_id, origin, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(entry.seq)
-        .bind(entry.at)
-        .bind(entry.actor_id)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.entity)
-        .bind(&entry.entity_id)
-        .bind(&entry.origin)
-        .bind(&entry.detail)
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .execute(&mut *c)
-        .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&entry.hash).execute(&mut *c).await?;
-    });
+    let at = now();
+    let mut entries = Vec::with_capacity(events.len());
+    for (i, (actor, event)) in events.into_iter().enumerate() {
+        let mut entry = AuditEntry {
+            seq: last_seq - n + 1 + i as i64,
+            at,
+            actor_id: actor.user_id,
+            actor: actor.label.clone(),
+            action: event.action.to_string(),
+            entity: event.entity.to_string(),
+            entity_id: event.entity_id,
+            origin: actor.origin.clone(),
+            detail: if event.detail.is_null() { "{}".into() } else { event.detail.to_string() },
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry_hash(&entry.prev_hash, &entry);
+        prev_hash = entry.hash.clone();
+        entries.push(entry);
+    }
+    for chunk in entries.chunks(crate::people::BULK_ROWS) {
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor_id, actor, action, entity, entity_id, origin, detail, prev_hash, hash) VALUES {}",
+            crate::people::placeholders(tx.backend(), chunk.len(), 11)
+        );
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for e in chunk {
+                q = q
+                    .bind(e.seq)
+                    .bind(e.at)
+                    .bind(e.actor_id)
+                    .bind(&e.actor)
+                    .bind(&e.action)
+                    .bind(&e.entity)
+                    .bind(&e.entity_id)
+                    .bind(&e.origin)
+                    .bind(&e.detail)
+                    .bind(&e.prev_hash)
+                    .bind(&e.hash);
+            }
+            q.execute(&mut *c).await?;
+        });
+    }
+    on_tx!(tx, |c| sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&prev_hash).execute(&mut *c).await?.rows_affected());
     Ok(())
 }
 

@@ -729,7 +729,7 @@ impl Store {
 
     /// A course without its figures (no counting): for learners' pages.
     pub async fn course_light(&self, id: i64) -> Result<Course> {
-        let sql = format!("SELECT {COURSE_COLUMNS}, 0 AS enrolled, 0 AS completed {COURSE_FROM} WHERE c.id = $1");
+        let sql = format!("SELECT {COURSE_COLUMNS}, CAST(0 AS BIGINT) AS enrolled, CAST(0 AS BIGINT) AS completed {COURSE_FROM} WHERE c.id = $1");
         let course: Option<Course> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await?);
         course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
     }

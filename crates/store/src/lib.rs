@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod certification;
+pub mod checkin;
 pub mod credentials;
 pub mod institutions;
 pub mod jobs;
@@ -129,6 +130,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// The QR check-in writer and the sessions' titles and secrets ([`checkin`]).
+    pub(crate) checkins: std::sync::Arc<checkin::CheckIns>,
 }
 
 impl Store {
@@ -142,7 +145,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            Ok(Store { pool: Pool::Postgres(pool) })
+            Ok(Store { pool: Pool::Postgres(pool), checkins: Default::default() })
         } else {
             let path = sqlite_path(url).unwrap_or(url);
             let options = SqliteConnectOptions::new()
@@ -151,9 +154,14 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
+                // Bulk writes (imports) touch more pages than SQLite's default 2 MiB cache
+                // holds, and it spills them to the WAL mid-transaction; a multi-row statement
+                // also keeps a statement journal, which belongs in memory, not a temp file.
+                .pragma("cache_size", "-32768")
+                .pragma("temp_store", "memory")
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-            Ok(Store { pool: Pool::Sqlite(pool, Default::default()) })
+            Ok(Store { pool: Pool::Sqlite(pool, Default::default()), checkins: Default::default() })
         }
     }
 

@@ -2,7 +2,9 @@
 
 use crate::audit::{Event, append};
 use crate::people::Progress;
-use crate::{Result, Store, StoreError, now, on_pool, on_tx};
+use crate::{Backend, Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use violeta_domain::audit::Actor;
@@ -269,17 +271,6 @@ impl Store {
         Ok((s, days))
     }
 
-    /// What a check-in needs, and nothing more: (title, status, check-in secret).
-    pub async fn training_checkin(&self, id: i64) -> Result<(String, String, String)> {
-        let row: Option<(String, String, String)> = on_pool!(self, |p| sqlx::query_as(
-            "SELECT title, status, checkin_secret FROM training_sessions WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(p)
-        .await?);
-        row.ok_or_else(|| StoreError::NotFound("no existe esa capacitación".into()))
-    }
-
     pub async fn attendance(&self, session_id: i64) -> Result<Vec<AttendanceRow>> {
         Ok(on_pool!(self, |p| sqlx::query_as(
             "SELECT a.person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, p.curp, p.sex, \
@@ -304,88 +295,25 @@ impl Store {
         progress: Progress<'_>,
     ) -> Result<(usize, usize)> {
         let mut tx = self.begin().await?;
-        let exists: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT status FROM training_sessions WHERE id = $1")
-            .bind(session_id)
-            .fetch_optional(c)
-            .await?);
-        match exists.as_deref() {
-            None => return Err(StoreError::NotFound("no existe esa capacitación".into())),
-            Some("cancelada") => return Err(StoreError::Invalid("la capacitación está cancelada: no admite asistencia".into())),
-            _ => {}
-        }
-        // Bulk path: one lookup of every CURP, one multi-row insert of the new people, then
-        // multi-row upserts of the attendance (a person counts once per session: the last
-        // row for a person wins).
-        let curps: Vec<&str> = rows
+        let statuses = session_statuses(&mut tx, &[session_id]).await?;
+        open_for_attendance(statuses.get(&session_id).map(String::as_str))?;
+        let people: Vec<&PersonRef> = rows.iter().map(|r| &r.person).collect();
+        let resolved = resolve_people(&mut tx, &people).await?;
+        let marks: Vec<Mark> = rows
             .iter()
-            .filter_map(|r| match &r.person {
-                PersonRef::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
-                PersonRef::Existing(_) => None,
-            })
+            .zip(&resolved.ids)
+            .map(|(r, &person_id)| Mark { session_id, person_id, status: r.status, pre_score: r.pre_score, post_score: r.post_score })
             .collect();
-        let mut ids = crate::people::ids_by_curp(&mut tx, &curps).await?;
-        let mut new_people: Vec<&PersonDraft> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for r in rows {
-            if let PersonRef::Draft(d) = &r.person
-                && let Some(c) = &d.curp
-                && !ids.contains_key(c.as_str())
-                && seen.insert(c.as_str())
-            {
-                new_people.push(d);
-            }
-        }
-        let mut created = new_people.len();
-        ids.extend(crate::people::insert_people_bulk(&mut tx, &new_people).await?);
-        let mut resolved: Vec<(i64, &AttendanceInput)> = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id = match &r.person {
-                PersonRef::Existing(id) => *id,
-                PersonRef::Draft(d) => match &d.curp {
-                    Some(c) => ids[c.as_str()],
-                    None => {
-                        created += 1;
-                        crate::people::insert_person(&mut tx, d).await?
-                    }
-                },
-            };
-            resolved.push((id, r));
-        }
-        // Keep the last row per person, in order.
-        let mut last: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-        for (i, (id, _)) in resolved.iter().enumerate() {
-            last.insert(*id, i);
-        }
-        let unique: Vec<(i64, &AttendanceInput)> = resolved.iter().enumerate().filter(|(i, (id, _))| last[id] == *i).map(|(_, x)| *x).collect();
-        let recorded = unique.len();
-        let t = now();
-        let mut done = 0;
-        for chunk in unique.chunks(crate::people::BULK_ROWS) {
-            let sql = format!(
-                "INSERT INTO attendance (session_id, person_id, status, source, pre_score, post_score, recorded_at) VALUES {} \
-                 ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, source = excluded.source, \
-                 pre_score = COALESCE(excluded.pre_score, attendance.pre_score), post_score = COALESCE(excluded.post_score, attendance.post_score)",
-                crate::people::placeholders(tx.backend(), chunk.len(), 7)
-            );
-            on_tx!(&mut tx, |c| {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for (person_id, a) in chunk {
-                    q = q.bind(session_id).bind(*person_id).bind(a.status.code()).bind(source).bind(a.pre_score).bind(a.post_score).bind(t);
-                }
-                q.execute(c).await?.rows_affected()
-            });
-            done += chunk.len();
-            progress(done, unique.len());
-        }
+        let recorded = write_attendance(&mut tx, source, marks, &resolved.created, progress).await?;
         append(
             &mut tx,
             actor,
             Event::new("capacitacion.asistencia", "capacitacion", session_id)
-                .with(serde_json::json!({"origen": source, "filas": rows.len(), "personas_nuevas": created})),
+                .with(serde_json::json!({"origen": source, "filas": rows.len(), "personas_nuevas": resolved.created.len()})),
         )
         .await?;
         tx.commit().await?;
-        Ok((created, recorded))
+        Ok((resolved.created.len(), recorded))
     }
 
     /// The three counts over sessions held, each computed on its own.
@@ -434,6 +362,177 @@ impl Store {
     }
 }
 
+
+/// The status of each of these sessions that exists.
+pub(crate) async fn session_statuses(tx: &mut Tx, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    let sql = format!("SELECT id, status FROM training_sessions WHERE id IN ({})", crate::people::in_list(tx.backend(), ids.len()));
+    let rows: Vec<(i64, String)> = on_tx!(tx, |c| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(c).await?
+    });
+    Ok(rows.into_iter().collect())
+}
+
+/// Whether a session with this status (`None`: it does not exist) takes attendance.
+pub(crate) fn open_for_attendance(status: Option<&str>) -> Result<()> {
+    match status {
+        None => Err(StoreError::NotFound("no existe esa capacitación".into())),
+        Some("cancelada") => Err(StoreError::Invalid("la capacitación está cancelada: no admite asistencia".into())),
+        Some(_) => Ok(()),
+    }
+}
+
+/// People behind attendance rows, found or created.
+pub(crate) struct Resolved {
+    /// The person of each row, in order.
+    pub(crate) ids: Vec<i64>,
+    /// Those created now.
+    pub(crate) created: HashSet<i64>,
+}
+
+/// Finds each person by id or CURP, creating the new ones: one lookup of every CURP and
+/// one bulk insert of the new people (a CURP given twice is one person).
+pub(crate) async fn resolve_people(tx: &mut Tx, people: &[&PersonRef]) -> Result<Resolved> {
+    let curps: Vec<&str> = people
+        .iter()
+        .filter_map(|p| match p {
+            PersonRef::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
+            PersonRef::Existing(_) => None,
+        })
+        .collect();
+    let mut ids = crate::people::ids_by_curp(tx, &curps).await?;
+    let mut new_people: Vec<&PersonDraft> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in people {
+        if let PersonRef::Draft(d) = p
+            && let Some(c) = &d.curp
+            && !ids.contains_key(c.as_str())
+            && seen.insert(c.as_str())
+        {
+            new_people.push(d);
+        }
+    }
+    let inserted = crate::people::insert_people_bulk(tx, &new_people).await?;
+    let mut created: HashSet<i64> = inserted.values().copied().collect();
+    ids.extend(inserted);
+    let mut out = Vec::with_capacity(people.len());
+    for p in people {
+        out.push(match p {
+            PersonRef::Existing(id) => *id,
+            PersonRef::Draft(d) => match &d.curp {
+                Some(c) => ids[c.as_str()],
+                None => {
+                    let id = crate::people::insert_person(tx, d).await?;
+                    created.insert(id);
+                    id
+                }
+            },
+        });
+    }
+    Ok(Resolved { ids: out, created })
+}
+
+/// One attendance to write.
+pub(crate) struct Mark {
+    pub(crate) session_id: i64,
+    pub(crate) person_id: i64,
+    pub(crate) status: AttendanceStatus,
+    pub(crate) pre_score: Option<f64>,
+    pub(crate) post_score: Option<f64>,
+}
+
+/// Upserts attendance: a person counts once per session, and of several marks for the
+/// same person and session the last wins (a later one updates an earlier one, keeping
+/// scores it does not give). `fresh` are people created in this transaction: they can have
+/// no attendance yet, so on PostgreSQL a long list of theirs goes in by `COPY`. Returns the
+/// rows written.
+pub(crate) async fn write_attendance(tx: &mut Tx, source: &str, marks: Vec<Mark>, fresh: &HashSet<i64>, progress: Progress<'_>) -> Result<usize> {
+    let mut last: HashMap<(i64, i64), usize> = HashMap::with_capacity(marks.len());
+    for (i, m) in marks.iter().enumerate() {
+        last.insert((m.session_id, m.person_id), i);
+    }
+    let marks: Vec<Mark> = marks.into_iter().enumerate().filter(|(i, m)| last[&(m.session_id, m.person_id)] == *i).map(|(_, m)| m).collect();
+    let total = marks.len();
+    let t = now();
+    match tx {
+        Tx::Sqlite(c, _) => {
+            // The next statement's values are bound while SQLite runs the current one.
+            let source: Arc<str> = source.into();
+            let t: Arc<str> = t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false).into();
+            fn statement<'a>(chunk: &'a [Mark], source: &Arc<str>, t: &Arc<str>) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+                let sql = format!("{UPSERT_ATTENDANCE} VALUES {} {ON_CONFLICT_ATTENDANCE}", crate::people::placeholders(Backend::Sqlite, chunk.len(), 7));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for m in chunk {
+                    q = q.bind(m.session_id).bind(m.person_id).bind(m.status.code()).bind(source.clone()).bind(m.pre_score).bind(m.post_score).bind(t.clone());
+                }
+                q
+            }
+            let statement = |chunk| statement(chunk, &source, &t);
+            let mut chunks = marks.chunks(crate::people::BULK_ROWS);
+            let mut next = chunks.next().map(statement);
+            let mut done = 0;
+            while let Some(q) = next.take() {
+                let (result, following) = tokio::join!(q.execute(&mut **c), async { chunks.next().map(statement) });
+                done += result?.rows_affected() as usize;
+                progress(done.min(total), total);
+                next = following;
+            }
+        }
+        Tx::Postgres(c) => {
+            // Small lists skip COPY, for the same reason as new people do (see
+            // `insert_people_bulk`).
+            let (new, known): (Vec<Mark>, Vec<Mark>) = marks.into_iter().partition(|m| total > crate::people::BULK_ROWS && fresh.contains(&m.person_id));
+            if !new.is_empty() {
+                let t = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let mut copy = c.copy_in_raw(&format!("COPY attendance ({ATTENDANCE_COLUMNS}) FROM STDIN")).await?;
+                let mut rows = crate::people::CopyRows::default();
+                for m in &new {
+                    rows.int(Some(m.session_id));
+                    rows.int(Some(m.person_id));
+                    rows.text(Some(m.status.code()));
+                    rows.text(Some(source));
+                    rows.float(m.pre_score);
+                    rows.float(m.post_score);
+                    rows.text(Some(&t));
+                    rows.end_row();
+                    if rows.is_full() {
+                        copy.send(rows.take()).await?;
+                    }
+                }
+                copy.send(rows.take()).await?;
+                copy.finish().await?;
+                progress(new.len(), total);
+            }
+            if !known.is_empty() {
+                let sql = format!(
+                    "{UPSERT_ATTENDANCE} SELECT s, p, st, $6, pre, post, $7 \
+                     FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::FLOAT8[], $5::FLOAT8[]) AS u (s, p, st, pre, post) \
+                     {ON_CONFLICT_ATTENDANCE}"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(known.iter().map(|m| m.session_id).collect::<Vec<_>>())
+                    .bind(known.iter().map(|m| m.person_id).collect::<Vec<_>>())
+                    .bind(known.iter().map(|m| m.status.code()).collect::<Vec<_>>())
+                    .bind(known.iter().map(|m| m.pre_score).collect::<Vec<_>>())
+                    .bind(known.iter().map(|m| m.post_score).collect::<Vec<_>>())
+                    .bind(source)
+                    .bind(t)
+                    .execute(&mut **c)
+                    .await?;
+                progress(total, total);
+            }
+        }
+    }
+    Ok(total)
+}
+
+const ATTENDANCE_COLUMNS: &str = "session_id, person_id, status, source, pre_score, post_score, recorded_at";
+const UPSERT_ATTENDANCE: &str = "INSERT INTO attendance (session_id, person_id, status, source, pre_score, post_score, recorded_at)";
+const ON_CONFLICT_ATTENDANCE: &str = "ON CONFLICT (session_id, person_id) DO UPDATE SET status = excluded.status, source = excluded.source, \
+    pre_score = COALESCE(excluded.pre_score, attendance.pre_score), post_score = COALESCE(excluded.post_score, attendance.post_score)";
 
 /// A file kept between an import's preview and its confirmation.
 #[derive(Debug, Clone)]

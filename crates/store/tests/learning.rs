@@ -90,6 +90,9 @@ async fn a_course_is_authored_enrolled_completed_and_certified(db: &TestStore) {
         .await
         .unwrap();
     let (course_id, lesson, quiz) = course(s, "PG-101").await;
+    // Learners' pages read the course without its figures.
+    let light = s.course_light(course_id).await.unwrap();
+    assert_eq!((light.title.as_str(), light.enrolled), ("Perspectiva de género", 0));
     let learner = s.create_person(&staff(), &person(1)).await.unwrap();
 
     // A draft course takes no enrolments; a published one takes each person once.

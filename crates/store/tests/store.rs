@@ -22,6 +22,7 @@ use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus, VisitRe
 use violeta_store::safety::{NewSafeSpace, NewUnit, PlaceFilter};
 use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
 use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, PersonRef, TrainingDay};
+use violeta_store::checkin::CheckIn;
 use violeta_store::{Backend, Store, StoreError};
 
 
@@ -44,6 +45,8 @@ on_both_backends!(
     visits_schedule_and_fall_overdue,
     coverage_counts_units_and_spaces_per_municipality,
     training_counts_people_participations_and_sessions_apart,
+    bulk_attendance_matches_creates_and_upserts_all_or_nothing,
+    qr_check_ins_arriving_together_each_count_once,
     merging_moves_attendance_and_unit_membership,
     evidence_files_are_kept_with_their_session,
     certification_catalogue_is_seeded_and_imported,
@@ -612,6 +615,149 @@ async fn training_counts_people_participations_and_sessions_apart(db: &TestStore
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     assert_eq!(s.count_people().await.unwrap(), before);
+}
+
+/// The bulk path (PostgreSQL: `COPY` for new people and their attendance; SQLite: multi-row
+/// statements), past one statement's worth of rows, with text that `COPY` must escape.
+async fn bulk_attendance_matches_creates_and_upserts_all_or_nothing(db: &TestStore) {
+    let s = &db.store;
+    let session = s.create_training(&admin(), &training("Sesión masiva", (2020, 2, 3), SessionStatus::Realizada, None)).await.unwrap();
+    let attend = |p: PersonRef, status, pre: Option<f64>, post: Option<f64>| AttendanceInput { person: p, status, pre_score: pre, post_score: post };
+    // Already registered: one with an earlier attendance in this session (scores kept when
+    // the list gives none), one by id.
+    let known = s.create_person(&admin(), &person(1, None)).await.unwrap();
+    let by_id = s.create_person(&admin(), &person(2, None)).await.unwrap();
+    s.record_attendance(&admin(), session, "captura", &[attend(PersonRef::Existing(known), AttendanceStatus::Retardo, Some(55.5), None)], &|_, _| {})
+        .await
+        .unwrap();
+    let mut escaped = person(3, None);
+    escaped.given_names = "Ana \\N".into();
+    escaped.second_surname = "O\\Brien".into();
+    escaped.email = "ana\\n@example.org".into();
+    let mut without_curp = person(4, None);
+    without_curp.curp = None;
+    let mut rows = vec![
+        attend(PersonRef::Draft(Box::new(person(1, None))), AttendanceStatus::Asistio, None, Some(90.25)),
+        attend(PersonRef::Existing(by_id), AttendanceStatus::Justificada, None, None),
+        attend(PersonRef::Draft(Box::new(escaped)), AttendanceStatus::Asistio, Some(0.1), Some(100.0)),
+        attend(PersonRef::Draft(Box::new(without_curp)), AttendanceStatus::Falto, None, None),
+    ];
+    for n in 10..1210 {
+        rows.push(attend(PersonRef::Draft(Box::new(person(n, None))), AttendanceStatus::Asistio, None, Some(f64::from(n % 100))));
+    }
+    let progress_seen = std::sync::atomic::AtomicUsize::new(0);
+    let (created, recorded) = s
+        .record_attendance(&admin(), session, "lista", &rows, &|done, total| {
+            assert!(done <= total);
+            progress_seen.store(done, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await
+        .unwrap();
+    assert_eq!((created, recorded), (1202, 1204));
+    assert_eq!(progress_seen.into_inner(), 1204);
+    assert_eq!(s.count_people().await.unwrap(), 1204);
+
+    let list = s.attendance(session).await.unwrap();
+    assert_eq!(list.len(), 1204, "a person counts once per session");
+    let row = |id: i64| list.iter().find(|a| a.person_id == id).unwrap();
+    // The earlier record was updated: new status and source, the pre score kept.
+    let k = row(known);
+    assert_eq!((k.status.as_str(), k.source.as_str(), k.pre_score, k.post_score), ("asistio", "lista", Some(55.5), Some(90.25)));
+    assert_eq!(row(by_id).status, "justificada");
+    let ana = s.person_by_curp(PeopleScope::All, &curp(3)).await.unwrap().unwrap();
+    assert_eq!((ana.given_names.as_str(), ana.second_surname.as_str()), ("Ana \\N", "O\\Brien"));
+    assert_eq!(ana.birth_date, violeta_domain::curp::Curp::parse(&curp(3)).unwrap().birth_date());
+    assert_eq!((ana.cvegeo.as_deref(), ana.sex.as_deref()), (Some("20067"), Some("mujer")));
+    assert_eq!(s.personal_data(&admin(), PeopleScope::All, ana.id).await.unwrap().email, "ana\\n@example.org");
+    let a = row(ana.id);
+    assert_eq!((a.pre_score, a.post_score), (Some(0.1), Some(100.0)));
+    let last = s.person_by_curp(PeopleScope::All, &curp(1209)).await.unwrap().unwrap();
+    assert_eq!((row(last.id).status.as_str(), row(last.id).post_score), ("asistio", Some(9.0)));
+    // Found by name search, so the search key was written.
+    let found = s.people(PeopleScope::All, &PeopleFilter { query: Some("brien".into()), ..Default::default() }, 5, 0).await.unwrap();
+    assert_eq!(found.1, 1);
+    assert_eq!(s.verify_audit().await.unwrap().map(|_| ()), Ok(()));
+
+    // All or nothing: a CURP taken by someone else in the same list fails the whole list,
+    // and so does a person id that does not exist.
+    let before = (s.count_people().await.unwrap(), s.attendance(session).await.unwrap().len());
+    let other = s.create_training(&admin(), &training("Otra sesión", (2020, 2, 4), SessionStatus::Realizada, None)).await.unwrap();
+    let mut rows: Vec<AttendanceInput> = (2000..2400).map(|n| attend(PersonRef::Draft(Box::new(person(n, None))), AttendanceStatus::Asistio, None, None)).collect();
+    rows.push(attend(PersonRef::Existing(999_999), AttendanceStatus::Asistio, None, None));
+    assert!(s.record_attendance(&admin(), other, "lista", &rows, &|_, _| {}).await.is_err());
+    assert_eq!((s.count_people().await.unwrap(), s.attendance(session).await.unwrap().len()), before);
+    assert!(s.attendance(other).await.unwrap().is_empty());
+}
+
+/// Many phones checking in at once: the writer commits them in groups, and still every
+/// check-in is recorded once, with its own audit entry; a check-in for a cancelled or
+/// missing session fails alone.
+async fn qr_check_ins_arriving_together_each_count_once(db: &TestStore) {
+    let s = &db.store;
+    let session = s.create_training(&admin(), &training("Sesión con QR", (2021, 6, 1), SessionStatus::Realizada, None)).await.unwrap();
+    let cancelled = s.create_training(&admin(), &training("Sesión cancelada", (2021, 6, 2), SessionStatus::Cancelada, None)).await.unwrap();
+    let registered = s.create_person(&admin(), &person(500, None)).await.unwrap();
+    // What the check-in page needs (kept in memory after the first read).
+    for _ in 0..2 {
+        assert_eq!(s.training_checkin(session).await.unwrap(), ("Sesión con QR".to_string(), "secreto".to_string()));
+    }
+    assert!(matches!(s.training_checkin(999_999).await, Err(StoreError::NotFound(_))));
+    let audit_before = s.verify_audit().await.unwrap().unwrap();
+    let phone = |n: u32| Actor { user_id: None, label: "anónimo".into(), origin: format!("10.0.0.{}", n % 250) };
+    let mut tasks = tokio::task::JoinSet::new();
+    // 120 people, some of whom tap twice; one already registered; and three that must fail.
+    for n in 0..150u32 {
+        let (store, who) = (s.clone(), 600 + n % 120);
+        tasks.spawn(async move { (n, store.check_in(&phone(n), session, person(who, None)).await) });
+    }
+    for n in [150u32, 151] {
+        let store = s.clone();
+        tasks.spawn(async move { (n, store.check_in(&phone(n), session, person(500, None)).await) });
+    }
+    {
+        let store = s.clone();
+        tasks.spawn(async move { (1000, store.check_in(&phone(1), cancelled, person(900, None)).await) });
+        let store = s.clone();
+        tasks.spawn(async move { (1001, store.check_in(&phone(2), 999_999, person(901, None)).await) });
+        // A municipality key of the right shape that INEGI does not have: the database
+        // refuses it, which fails its group; the others are then committed one by one.
+        let mut nowhere = person(902, None);
+        nowhere.municipality = Some(key("20999"));
+        let store = s.clone();
+        tasks.spawn(async move { (1002, store.check_in(&phone(4), session, nowhere).await) });
+    }
+    let mut ok: Vec<CheckIn> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (n, outcome) = joined.unwrap();
+        match n {
+            1000 => assert!(matches!(outcome, Err(StoreError::Invalid(_))), "cancelled session: {outcome:?}"),
+            1001 => assert!(matches!(outcome, Err(StoreError::NotFound(_))), "missing session: {outcome:?}"),
+            1002 => assert!(outcome.is_err(), "unknown municipality: {outcome:?}"),
+            _ => ok.push(outcome.unwrap()),
+        }
+    }
+    assert_eq!(ok.len(), 152, "no check-in lost");
+    let people: std::collections::HashSet<i64> = ok.iter().map(|c| c.person_id).collect();
+    assert_eq!(people.len(), 121);
+    assert!(people.contains(&registered));
+    assert_eq!(ok.iter().filter(|c| c.created).count(), 120, "each new person is created once");
+    assert_eq!(s.attendance(session).await.unwrap().len(), 121, "a person counts once per session");
+    assert!(s.attendance(cancelled).await.unwrap().is_empty());
+    for failed in [900, 901, 902] {
+        assert_eq!(s.person_by_curp(PeopleScope::All, &curp(failed)).await.unwrap().map(|p| p.id), None, "nothing written for a failed check-in");
+    }
+    // One audit entry per check-in, naming the person, and the chain holds.
+    assert_eq!(s.verify_audit().await.unwrap().unwrap(), audit_before + 152);
+    let entries = s.audit_entries(&Default::default(), 200, 0).await.unwrap();
+    let check_ins: Vec<_> = entries.iter().filter(|e| e.action == "capacitacion.asistencia").collect();
+    assert_eq!(check_ins.len(), 152);
+    let named: std::collections::HashSet<i64> =
+        check_ins.iter().map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).unwrap()["persona"].as_i64().unwrap()).collect();
+    assert_eq!(named, people);
+    // Without a CURP there is nobody to match: refused before it is queued.
+    let mut anonymous = person(800, None);
+    anonymous.curp = None;
+    assert!(matches!(s.check_in(&phone(3), session, anonymous).await, Err(StoreError::Invalid(_))));
 }
 
 // ----- certification -----

@@ -526,7 +526,7 @@ pub struct CheckinQuery {
 
 /// The phone page a participant reaches by scanning the QR code.
 pub async fn checkin_form(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<CheckinQuery>) -> PageResult {
-    let (title, _, _) = state.store.training_checkin(id).await?;
+    let (title, _) = state.store.training_checkin(id).await?;
     render(&CheckinPage {
         l: Layout::new(&ctx, &state, "Registro de asistencia"),
         id,
@@ -547,7 +547,7 @@ pub struct CheckinForm {
 }
 
 pub async fn checkin(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Form(f): Form<CheckinForm>) -> PageResult {
-    let (title, _, secret) = state.store.training_checkin(id).await?;
+    let (title, secret) = state.store.training_checkin(id).await?;
     let mut page = CheckinPage {
         l: Layout::new(&ctx, &state, "Registro de asistencia"),
         id,
@@ -573,8 +573,7 @@ pub async fn checkin(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64
         }
     };
     let name = draft.full_name();
-    let row = AttendanceInput { person: PersonRef::Draft(Box::new(draft)), status: AttendanceStatus::Asistio, pre_score: None, post_score: None };
-    match state.store.record_attendance(&ctx.actor(), id, "qr", &[row], &|_, _| {}).await {
+    match state.store.check_in(&ctx.actor(), id, draft).await {
         Ok(_) => {
             page.done = Some(format!("Listo, {name}: su asistencia quedó registrada."));
             page.f = PersonInput::default();
