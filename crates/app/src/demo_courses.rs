@@ -6,7 +6,8 @@ use crate::learning::read_entries;
 use violeta_domain::audit::Actor;
 use violeta_domain::learning::{CourseStatus, EnrolmentSource};
 use violeta_domain::person::{PersonInput, SexConvention};
-use violeta_store::learning::{EnrolmentRow, Learner};
+use violeta_store::learning::EnrolmentRow;
+use violeta_store::training::PersonRef;
 use violeta_store::{Result, Store, StoreError};
 
 const COURSE: &[(&str, &[u8])] = &[
@@ -34,7 +35,7 @@ pub async fn load(store: &Store, actor: &Actor, participant_user: i64, participa
         .enumerate()
         .filter(|(i, _)| i % 5 != 4)
         .map(|(i, p)| EnrolmentRow {
-            learner: Learner::Existing(p.id),
+            learner: PersonRef::Existing(p.id),
             completed_at: (i % 3 != 2).then(|| start + chrono::Duration::days((i as i64 * 37) % 300)),
         })
         .collect();

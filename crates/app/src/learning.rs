@@ -12,7 +12,8 @@ use violeta_domain::learning::{CourseDraft, EnrolmentSource, MANIFEST, Manifest}
 use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_domain::text::search_key;
 use violeta_ingest::Format;
-use violeta_store::learning::{BulkEnrolment, EnrolmentRow, Learner};
+use violeta_store::learning::{BulkEnrolment, EnrolmentRow};
+use violeta_store::training::PersonRef;
 use violeta_store::{Store, StoreError};
 
 /// The largest archive accepted, unpacked (lessons, images and attachments).
@@ -140,7 +141,7 @@ pub async fn enrol_file(
     if parsed.rows.is_empty() {
         return Err(ImportReport::file("el archivo no tiene ninguna persona"));
     }
-    let rows: Vec<EnrolmentRow> = parsed.rows.into_iter().map(|r| EnrolmentRow { learner: Learner::Draft(r.draft), completed_at: None }).collect();
+    let rows: Vec<EnrolmentRow> = parsed.rows.into_iter().map(|r| EnrolmentRow { learner: PersonRef::Draft(Box::new(r.draft)), completed_at: None }).collect();
     let done = store.enrol_bulk(actor, course_id, cohort_id, EnrolmentSource::Masiva, &rows).await?;
     Ok((done, parsed.skipped))
 }
@@ -212,7 +213,7 @@ pub async fn import_moodle(store: &Store, actor: &Actor, course_id: i64, file_na
                     report.push(line, column_name(&table, curp_col), format!("la CURP {key} ya aparece en la fila {first}"));
                     continue;
                 }
-                rows.push(EnrolmentRow { learner: Learner::Draft(draft), completed_at: Some(completed_at) });
+                rows.push(EnrolmentRow { learner: PersonRef::Draft(Box::new(draft)), completed_at: Some(completed_at) });
             }
             Err(errors) => {
                 for e in errors {

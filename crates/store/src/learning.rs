@@ -18,6 +18,7 @@ use violeta_domain::learning::{
     CompletionRule, CourseDraft, CourseInfo, CourseStatus, EnrolmentSource, Grade, ItemDraft, ItemKind, ItemProgress, KeyedQuestion, ModuleDraft,
     OptionDraft, QuestionDraft, QuestionKind, QuizSettings, check_quiz_bank, draw, grade, is_complete, progress_percent,
 };
+use crate::training::{PersonRef, resolve_people};
 use violeta_domain::person::PersonDraft;
 
 /// A course with its figures.
@@ -226,13 +227,6 @@ pub struct Step {
     pub folio: Option<Folio>,
 }
 
-/// A row of a bulk enrolment: a registered person or one to match or create by CURP.
-#[derive(Debug, Clone)]
-pub enum Learner {
-    Existing(i64),
-    Draft(PersonDraft),
-}
-
 /// What a bulk enrolment did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BulkEnrolment {
@@ -245,7 +239,8 @@ pub struct BulkEnrolment {
 /// A row of a bulk enrolment or history import.
 #[derive(Debug, Clone)]
 pub struct EnrolmentRow {
-    pub learner: Learner,
+    /// A registered person, or one to match or create by CURP.
+    pub learner: PersonRef,
     /// Completed before (history from another platform).
     pub completed_at: Option<DateTime<Utc>>,
 }
@@ -950,38 +945,10 @@ impl Store {
             }
         }
         // People: one lookup of every CURP, one multi-row insert of the new ones.
-        let curps: Vec<&str> = rows
-            .iter()
-            .filter_map(|r| match &r.learner {
-                Learner::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
-                Learner::Existing(_) => None,
-            })
-            .collect();
-        let mut ids = crate::people::ids_by_curp(&mut tx, &curps).await?;
-        let mut seen = std::collections::HashSet::new();
-        let new_people: Vec<&PersonDraft> = rows
-            .iter()
-            .filter_map(|r| match &r.learner {
-                Learner::Draft(d) => d.curp.as_ref().filter(|c| !ids.contains_key(c.as_str()) && seen.insert(c.as_str())).map(|_| d),
-                Learner::Existing(_) => None,
-            })
-            .collect();
-        let mut created = new_people.len();
-        ids.extend(crate::people::insert_people_bulk(&mut tx, &new_people).await?);
-        let mut people: Vec<(i64, Option<DateTime<Utc>>)> = Vec::with_capacity(rows.len());
-        for r in rows {
-            let id = match &r.learner {
-                Learner::Existing(id) => *id,
-                Learner::Draft(d) => match &d.curp {
-                    Some(c) => ids[c.as_str()],
-                    None => {
-                        created += 1;
-                        crate::people::insert_person(&mut tx, d).await?
-                    }
-                },
-            };
-            people.push((id, r.completed_at));
-        }
+        let refs: Vec<&PersonRef> = rows.iter().map(|r| &r.learner).collect();
+        let resolved = resolve_people(&mut tx, &refs).await?;
+        let created = resolved.created.len();
+        let mut people: Vec<(i64, Option<DateTime<Utc>>)> = resolved.ids.into_iter().zip(rows.iter().map(|r| r.completed_at)).collect();
         // A person once per course: the first row wins.
         let mut unique = std::collections::HashSet::new();
         people.retain(|(id, _)| unique.insert(*id));

@@ -11,7 +11,8 @@ use violeta_domain::curp::check_digit;
 use violeta_domain::learning::{CompletionRule, CourseInfo, CourseStatus, EnrolmentSource, ItemDraft, OptionDraft, QuestionDraft, QuestionKind, QuizSettings};
 use violeta_domain::person::{PersonDraft, PersonInput, SexConvention};
 use violeta_store::credentials::{IssuerInput, Signing};
-use violeta_store::learning::{Dimension, EnrolmentRow, Learner, ReportFilter};
+use violeta_store::learning::{Dimension, EnrolmentRow, ReportFilter};
+use violeta_store::training::PersonRef;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
 
@@ -160,8 +161,8 @@ async fn bulk_enrolment_matches_curps_and_counts_once(db: &TestStore) {
         .unwrap();
     let rows: Vec<EnrolmentRow> = [10, 11, 12, 11]
         .into_iter()
-        .map(|n| EnrolmentRow { learner: Learner::Draft(person(n)), completed_at: None })
-        .chain([EnrolmentRow { learner: Learner::Existing(known), completed_at: None }])
+        .map(|n| EnrolmentRow { learner: PersonRef::Draft(Box::new(person(n))), completed_at: None })
+        .chain([EnrolmentRow { learner: PersonRef::Existing(known), completed_at: None }])
         .collect();
     let r = s.enrol_bulk(&staff(), course_id, Some(cohort), EnrolmentSource::Masiva, &rows).await.unwrap();
     assert_eq!((r.enrolled, r.already, r.people_created), (3, 0, 2));
@@ -172,7 +173,7 @@ async fn bulk_enrolment_matches_curps_and_counts_once(db: &TestStore) {
 
     // History from Moodle: completions with their dates.
     let done = chrono::DateTime::parse_from_rfc3339("2025-03-04T18:00:00Z").unwrap().to_utc();
-    let history = vec![EnrolmentRow { learner: Learner::Draft(person(13)), completed_at: Some(done) }];
+    let history = vec![EnrolmentRow { learner: PersonRef::Draft(Box::new(person(13))), completed_at: Some(done) }];
     let r = s.enrol_bulk(&staff(), course_id, None, EnrolmentSource::Moodle, &history).await.unwrap();
     assert_eq!((r.enrolled, r.completions), (1, 1));
     let who = s.person_by_curp(violeta_domain::access::PeopleScope::All, &curp(13)).await.unwrap().unwrap();
@@ -189,7 +190,7 @@ async fn reports_group_and_drill_down(db: &TestStore) {
     let s = &db.store;
     let (course_id, _, _) = course(s, "VP-300").await;
     let done = chrono::Utc::now();
-    let rows: Vec<EnrolmentRow> = (20..24).map(|n| EnrolmentRow { learner: Learner::Draft(person(n)), completed_at: (n % 2 == 0).then_some(done) }).collect();
+    let rows: Vec<EnrolmentRow> = (20..24).map(|n| EnrolmentRow { learner: PersonRef::Draft(Box::new(person(n))), completed_at: (n % 2 == 0).then_some(done) }).collect();
     s.enrol_bulk(&staff(), course_id, None, EnrolmentSource::Moodle, &rows).await.unwrap();
     for dimension in Dimension::ALL {
         let report = s.completion_report(dimension, &ReportFilter::default()).await.unwrap();
