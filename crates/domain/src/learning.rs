@@ -255,7 +255,7 @@ pub fn grade(questions: &[KeyedQuestion], answers: &BTreeMap<i64, BTreeSet<i64>>
 // ----- completion -----
 
 /// Where a learner stands on one item of a course.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ItemProgress {
     pub required: bool,
     /// A lesson seen, or a quiz passed.

@@ -65,6 +65,19 @@ const USER_SELECT: &str = "SELECT u.id, u.email, u.display_name, u.institution_i
     u.last_login_at, COALESCE((SELECT STRING_AGG(r.role, ',') FROM user_roles r WHERE r.user_id = u.id), '') AS roles, \
     (u.password_hash IS NOT NULL) AS has_password FROM users u";
 
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: User,
+    csrf_token: String,
+    expires_at: DateTime<Utc>,
+}
+
+static SESSION_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let columns = USER_SELECT.strip_prefix("SELECT ").and_then(|s| s.strip_suffix(" FROM users u")).expect("USER_SELECT shape");
+    format!("SELECT {columns}, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active")
+});
+
 impl Store {
     pub async fn create_user(&self, actor: &Actor, new: &NewUser) -> Result<i64> {
         let email = new.email.trim().to_lowercase();
@@ -222,19 +235,14 @@ impl Store {
         tx.commit().await
     }
 
+    /// The signed-in account behind a session token, in one query (it runs on every request).
     pub async fn session(&self, raw_token: &str) -> Result<Option<Session>> {
-        let found: Option<(i64, String, DateTime<Utc>)> = on_pool!(self, |p| sqlx::query_as(
-            "SELECT s.user_id, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
-        )
-        .bind(token_hash(raw_token))
-        .bind(now())
-        .fetch_optional(p)
-        .await?);
-        match found {
-            Some((user_id, csrf_token, expires_at)) => Ok(Some(Session { user: self.user(user_id).await?, csrf_token, expires_at })),
-            None => Ok(None),
-        }
+        let found: Option<SessionRow> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(SESSION_SQL.as_str()))
+            .bind(token_hash(raw_token))
+            .bind(now())
+            .fetch_optional(p)
+            .await?);
+        Ok(found.map(|r| Session { user: r.user, csrf_token: r.csrf_token, expires_at: r.expires_at }))
     }
 
     pub async fn delete_session(&self, actor: &Actor, raw_token: &str) -> Result<()> {

@@ -39,6 +39,8 @@ pub struct Course {
     pub enrolment_closes_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Raised by every change to the course or its content: the key of cached content.
+    pub revision: i64,
     pub enrolled: i64,
     pub completed: i64,
 }
@@ -60,7 +62,7 @@ impl Course {
 }
 
 const COURSE_COLUMNS: &str = "c.id, c.code, c.version, c.title, c.summary, c.audience, c.minutes, c.programme_id, p.name AS programme, \
-    c.status, c.completion_rule, c.valid_months, c.enrolment_closes_on, c.created_at, c.updated_at";
+    c.status, c.completion_rule, c.valid_months, c.enrolment_closes_on, c.created_at, c.updated_at, c.revision";
 const COURSE_FROM: &str = "FROM courses c LEFT JOIN programmes p ON p.id = c.programme_id";
 const COURSE_FIGURES: &str = "(SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id) AS enrolled, \
     (SELECT COUNT(*) FROM enrolments e WHERE e.course_id = c.id AND e.completed_at IS NOT NULL) AS completed";
@@ -119,6 +121,16 @@ impl Content {
     }
     pub fn item(&self, id: i64) -> Option<&Item> {
         self.items().find(|i| i.id == id)
+    }
+    /// Per item: required, and done (a lesson seen, a quiz passed)? The same answer as the
+    /// store's progress query, from content already in hand and a [`LearnerView`]'s `done`.
+    pub fn progress(&self, done: &Done) -> BTreeMap<i64, ItemProgress> {
+        self.items()
+            .map(|i| {
+                let seen = if i.is_quiz() { done.quizzes_passed.contains(&i.id) } else { done.lessons_seen.contains(&i.id) };
+                (i.id, ItemProgress { required: i.required, done: seen })
+            })
+            .collect()
     }
     /// The item after `id`, in course order.
     pub fn next_after(&self, id: i64) -> Option<&Item> {
@@ -181,6 +193,59 @@ pub struct Enrolment {
 }
 
 const ENROLMENT_SELECT: &str = "SELECT id, course_id, person_id, cohort_id, source, enrolled_at, last_item_id, completed_at FROM enrolments";
+
+/// A learner's view of one course: see [`Store::learner_view`].
+#[derive(Debug, Clone)]
+pub struct LearnerView {
+    pub course: Course,
+    pub enrolment: Option<Enrolment>,
+    pub done: Done,
+    pub folio: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LearnerViewRow {
+    #[sqlx(flatten)]
+    course: Course,
+    e_id: Option<i64>,
+    e_cohort_id: Option<i64>,
+    e_source: Option<String>,
+    e_enrolled_at: Option<DateTime<Utc>>,
+    e_last_item_id: Option<i64>,
+    e_completed_at: Option<DateTime<Utc>>,
+    seen: Option<String>,
+    passed: Option<String>,
+    folio: Option<String>,
+}
+
+static LEARNER_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {COURSE_COLUMNS}, CAST(0 AS BIGINT) AS enrolled, CAST(0 AS BIGINT) AS completed, \
+         e.id AS e_id, e.cohort_id AS e_cohort_id, e.source AS e_source, e.enrolled_at AS e_enrolled_at, \
+         e.last_item_id AS e_last_item_id, e.completed_at AS e_completed_at, \
+         (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
+         (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
+         (SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = c.id AND person_id = $2 AND revoked_at IS NULL) AS folio \
+         {COURSE_FROM} LEFT JOIN enrolments e ON e.course_id = c.id AND e.person_id = $2 WHERE c.id = $1"
+    )
+});
+
+const VISIT_SQL: &str = "SELECT e.id, e.course_id, e.person_id, e.cohort_id, e.source, e.enrolled_at, e.last_item_id, e.completed_at, \
+    i.kind AS item_kind FROM enrolments e LEFT JOIN course_items i ON i.id = $2 AND i.course_id = e.course_id WHERE e.id = $1";
+
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    #[sqlx(flatten)]
+    enrolment: Enrolment,
+    item_kind: Option<String>,
+}
+
+/// What an enrolment has done: lessons seen, quizzes passed (a list of item ids each).
+#[derive(Debug, Clone, Default)]
+pub struct Done {
+    pub lessons_seen: BTreeSet<i64>,
+    pub quizzes_passed: BTreeSet<i64>,
+}
 
 /// A learner's course on her dashboard.
 #[derive(Debug, Clone, Serialize)]
@@ -355,8 +420,9 @@ async fn course_in_tx(tx: &mut Tx, id: i64) -> Result<Course> {
     course.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))
 }
 
+/// Records a change to a course's content: raises its revision (cached content is keyed by it).
 async fn touch(tx: &mut Tx, course_id: i64) -> Result<()> {
-    on_tx!(tx, |c| sqlx::query("UPDATE courses SET updated_at = $1 WHERE id = $2").bind(now()).bind(course_id).execute(&mut *c).await?.rows_affected());
+    on_tx!(tx, |c| sqlx::query("UPDATE courses SET updated_at = $1, revision = revision + 1 WHERE id = $2").bind(now()).bind(course_id).execute(&mut *c).await?.rows_affected());
     Ok(())
 }
 
@@ -557,7 +623,7 @@ impl Store {
         course_in_tx(&mut tx, id).await?;
         on_tx!(&mut tx, |c| sqlx::query(
             "UPDATE courses SET title = $1, summary = $2, audience = $3, minutes = $4, programme_id = $5, completion_rule = $6, \
-             valid_months = $7, enrolment_closes_on = $8, updated_at = $9 WHERE id = $10"
+             valid_months = $7, enrolment_closes_on = $8, updated_at = $9, revision = revision + 1 WHERE id = $10"
         )
         .bind(&info.title)
         .bind(&info.summary)
@@ -592,7 +658,7 @@ impl Store {
                 check_quiz_bank(&item.title, &item.settings(), bank as usize).map_err(invalid)?;
             }
         }
-        on_tx!(&mut tx, |c| sqlx::query("UPDATE courses SET status = $1, updated_at = $2 WHERE id = $3").bind(status.code()).bind(now()).bind(id).execute(&mut *c).await?.rows_affected());
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE courses SET status = $1, updated_at = $2, revision = revision + 1 WHERE id = $3").bind(status.code()).bind(now()).bind(id).execute(&mut *c).await?.rows_affected());
         append(&mut tx, actor, Event::new("curso.estado", "curso", id).with(serde_json::json!({"estado": status.code()}))).await?;
         tx.commit().await
     }
@@ -1014,6 +1080,35 @@ impl Store {
         .await?))
     }
 
+    /// What a learner's course and lesson pages need of her own records, in one query: the
+    /// course (without figures), her enrolment if any, what she has done, and her standing
+    /// constancia. The
+    /// content comes from [`Store::course_content`], which pages cache by `course.revision`.
+    pub async fn learner_view(&self, course_id: i64, person_id: i64) -> Result<LearnerView> {
+        let row: Option<LearnerViewRow> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(LEARNER_VIEW_SQL.as_str()))
+            .bind(course_id)
+            .bind(person_id)
+            .fetch_optional(p)
+            .await?);
+        let row = row.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))?;
+        let enrolment = match (row.e_id, row.e_source, row.e_enrolled_at) {
+            (Some(id), Some(source), Some(enrolled_at)) => Some(Enrolment {
+                id,
+                course_id,
+                person_id,
+                cohort_id: row.e_cohort_id,
+                source,
+                enrolled_at,
+                last_item_id: row.e_last_item_id,
+                completed_at: row.e_completed_at,
+            }),
+            _ => None,
+        };
+        let ids = |list: Option<String>| -> BTreeSet<i64> { list.unwrap_or_default().split(',').filter_map(|id| id.parse().ok()).collect() };
+        let done = Done { lessons_seen: ids(row.seen), quizzes_passed: ids(row.passed) };
+        Ok(LearnerView { course: row.course, enrolment, done, folio: row.folio })
+    }
+
     /// A learner's courses, with progress and constancia: her dashboard.
     pub async fn learner_courses(&self, person_id: i64) -> Result<Vec<LearnerCourse>> {
         let sql = format!("{ENROLMENT_SELECT} WHERE person_id = $1 ORDER BY completed_at IS NOT NULL, enrolled_at DESC");
@@ -1042,14 +1137,13 @@ impl Store {
     /// she saw it; completes the course when that was the last thing missing.
     pub async fn visit_item(&self, actor: &Actor, enrolment_id: i64, item_id: i64, signing: Option<Signing<'_>>) -> Result<Step> {
         let mut tx = self.begin().await?;
-        let e = enrolment_in_tx(&mut tx, enrolment_id).await?;
-        let kind: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT kind FROM course_items WHERE id = $1 AND course_id = $2")
-            .bind(item_id)
-            .bind(e.course_id)
-            .fetch_optional(&mut *c)
-            .await?);
-        let kind = kind.ok_or_else(|| StoreError::NotFound("ese elemento no es de este curso".into()))?;
-        on_tx!(&mut tx, |c| sqlx::query("UPDATE enrolments SET last_item_id = $1 WHERE id = $2").bind(item_id).bind(enrolment_id).execute(&mut *c).await?.rows_affected());
+        // The enrolment, and the item's kind when the item belongs to its course: one query.
+        let row: Option<VisitRow> = on_tx!(&mut tx, |c| sqlx::query_as(VISIT_SQL).bind(enrolment_id).bind(item_id).fetch_optional(&mut *c).await?);
+        let VisitRow { enrolment: e, item_kind } = row.ok_or_else(|| StoreError::NotFound("no existe esa inscripción".into()))?;
+        let kind = item_kind.ok_or_else(|| StoreError::NotFound("ese elemento no es de este curso".into()))?;
+        if e.last_item_id != Some(item_id) {
+            on_tx!(&mut tx, |c| sqlx::query("UPDATE enrolments SET last_item_id = $1 WHERE id = $2").bind(item_id).bind(enrolment_id).execute(&mut *c).await?.rows_affected());
+        }
         let mut step = Step::default();
         if kind == ItemKind::Leccion.code() {
             let inserted = on_tx!(&mut tx, |c| sqlx::query(

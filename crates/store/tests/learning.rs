@@ -16,7 +16,12 @@ use violeta_store::training::PersonRef;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
 
-on_both_backends!(a_course_is_authored_enrolled_completed_and_certified, bulk_enrolment_matches_curps_and_counts_once, reports_group_and_drill_down);
+on_both_backends!(
+    a_course_is_authored_enrolled_completed_and_certified,
+    bulk_enrolment_matches_curps_and_counts_once,
+    reports_group_and_drill_down,
+    a_learners_view_is_her_rows_and_the_revision_follows_every_change
+);
 
 fn staff() -> Actor {
     Actor { user_id: None, label: "coordinacion@violeta.test".into(), origin: "127.0.0.1".into() }
@@ -149,6 +154,76 @@ async fn a_course_is_authored_enrolled_completed_and_certified(db: &TestStore) {
     assert_eq!(s.course_draft(v2).await.unwrap().modules, exported.modules);
     assert_eq!(s.course_file(v2, "portada.png").await.unwrap().1, vec![1, 2, 3]);
     assert!(matches!(s.add_course_file(&staff(), v2, "../etc/passwd", b"x").await, Err(StoreError::Invalid(_))));
+}
+
+/// Learners' pages read their own rows in one query and keep the content cached by the
+/// course's revision: every change to the content must raise it, and the view must say what
+/// the store's progress query says.
+async fn a_learners_view_is_her_rows_and_the_revision_follows_every_change(db: &TestStore) {
+    let s = &db.store;
+    let master = MasterKey::demo();
+    let signing = Signing { master: &master, base_url: "https://violeta.prueba" };
+    s.ensure_issuer(&staff(), &IssuerInput { name: "Secretaría de las Mujeres".into(), signatory: "Mtra. Ana Pérez".into(), signatory_title: "Directora".into() }, &master)
+        .await
+        .unwrap();
+    let (course_id, lesson, quiz) = course(s, "REV-1").await;
+    let learner = s.create_person(&staff(), &person(7)).await.unwrap();
+    let other = s.create_person(&staff(), &person(8)).await.unwrap();
+
+    // Not enrolled: the course, and nothing of hers.
+    let view = s.learner_view(course_id, learner).await.unwrap();
+    assert_eq!((view.course.id, view.enrolment.is_none(), view.folio.is_none()), (course_id, true, true));
+    assert!(view.done.lessons_seen.is_empty() && view.done.quizzes_passed.is_empty());
+    assert!(matches!(s.learner_view(course_id + 1000, learner).await, Err(StoreError::NotFound(_))));
+
+    // Every kind of change raises the revision.
+    let mut revision = view.course.revision;
+    let mut raised = |now: i64, what: &str| {
+        assert!(now > revision, "{what} did not raise the revision ({now} after {revision})");
+        revision = now;
+    };
+    let module = s.add_module(&staff(), course_id, "Segundo módulo").await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a new module");
+    let optional = s
+        .add_item(&staff(), module, &ItemDraft::Lesson { title: "Lectura opcional".into(), body: "Texto.".into(), video_url: String::new(), required: false })
+        .await
+        .unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a new lesson");
+    s.update_lesson(&staff(), optional, "Lectura complementaria", "Otro texto.", "", false).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "an edited lesson");
+    let q = s.add_question(&staff(), quiz, &question("¿Cuatro?", "Sí", "No")).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a new question");
+    s.remove_question(&staff(), q).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a removed question");
+    s.add_course_file(&staff(), course_id, "figura.png", &[1, 2, 3]).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a new file");
+    let info = CourseInfo { code: "REV-1".into(), title: "Perspectiva de género (2.ª edición)".into(), minutes: 240, completion_rule: Some(CompletionRule::Seleccion), ..Default::default() };
+    s.update_course(&staff(), course_id, &info, None, None).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "edited course details");
+    s.set_course_status(&staff(), course_id, CourseStatus::Archivado).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a status change");
+    s.set_course_status(&staff(), course_id, CourseStatus::Publicado).await.unwrap();
+
+    // Enrolled: her enrolment, what she has done (the same as the progress query), her folio;
+    // another learner's rows never show.
+    let e = s.enrol(&staff(), course_id, learner, EnrolmentSource::Autoinscripcion, None).await.unwrap();
+    s.enrol(&staff(), course_id, other, EnrolmentSource::Autoinscripcion, None).await.unwrap();
+    s.visit_item(&staff(), e.id, lesson, Some(signing)).await.unwrap();
+    s.visit_item(&staff(), e.id, lesson, Some(signing)).await.unwrap();
+    assert!(matches!(s.visit_item(&staff(), e.id, lesson + 1000, Some(signing)).await, Err(StoreError::NotFound(_))));
+    let (attempt, questions) = s.open_attempt(&staff(), e.id, quiz).await.unwrap();
+    let (_, step) = s.submit_attempt(&staff(), e.id, attempt.id, &answers(&questions, true), Some(signing)).await.unwrap();
+    assert!(step.completed, "under «selección» an optional lesson is not needed to complete");
+    let view = s.learner_view(course_id, learner).await.unwrap();
+    let mine = view.enrolment.expect("enrolled");
+    assert_eq!((mine.id, mine.last_item_id, mine.completed_at.is_some()), (e.id, Some(quiz), true));
+    assert_eq!(view.done.lessons_seen, BTreeSet::from([lesson]));
+    assert_eq!(view.done.quizzes_passed, BTreeSet::from([quiz]));
+    assert_eq!(view.folio, step.folio.map(|f| f.as_str().to_string()));
+    let content = s.course_content(course_id).await.unwrap();
+    assert_eq!(content.progress(&view.done), s.progress(&mine).await.unwrap());
+    let theirs = s.learner_view(course_id, other).await.unwrap();
+    assert!(theirs.done.lessons_seen.is_empty() && theirs.folio.is_none() && theirs.enrolment.unwrap().completed_at.is_none());
 }
 
 async fn bulk_enrolment_matches_curps_and_counts_once(db: &TestStore) {

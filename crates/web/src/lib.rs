@@ -11,6 +11,7 @@ use std::sync::Arc;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod course_cache;
 pub mod error;
 pub mod layout;
 pub mod markdown;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub alert_cache: Arc<alert_cache::AlertCache>,
     /// Signature checks of stored constancias, done once per process.
     pub signatures: Arc<signatures::SignatureCache>,
+    /// Courses' content per revision, for learners' pages.
+    pub courses: Arc<course_cache::CourseCache>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             public_cache: Arc::default(),
             alert_cache: Arc::default(),
             signatures: Arc::default(),
+            courses: Arc::default(),
         }
     }
 }

@@ -95,6 +95,35 @@ async fn a_learner_reaches_only_her_own_records() {
     app.cleanup().await;
 }
 
+/// Learners' pages keep a course's content in memory by its revision: an author's edit made on
+/// another server (another process on the same database) shows on this one at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_on_one_server_reaches_learners_on_another_at_once() {
+    let mut app = app_with_key().await;
+    let course = demo_course(&app).await;
+    let content = app.store().course_content(course).await.unwrap();
+    let lesson = content.items().find(|i| !i.is_quiz()).unwrap().clone();
+    let here = app.router.clone();
+    let there = violeta_web::app(AppState::new(app.store().clone(), app.state.config.as_ref().clone()));
+
+    let learner = app.login_demo("participante", addr(63)).await;
+    let author = app.login_demo("coordinacion", addr(64)).await;
+    app.post_form(&learner, &format!("/aprender/cursos/{course}/inscribirme"), &[]).await;
+    let page = format!("/aprender/cursos/{course}/elementos/{}", lesson.id);
+    app.get(&learner, &page).await.expect(200).expect_contains(&lesson.title);
+    app.get(&learner, &format!("/aprender/cursos/{course}")).await.expect(200).expect_contains(&lesson.title);
+
+    app.router = there;
+    let edited = [("titulo", "Lección revisada"), ("texto", "Texto **revisado** por la coordinación."), ("video", "")];
+    assert!(app.post_form(&author, &format!("/cursos/{course}/elementos/{}", lesson.id), &edited).await.is_redirect());
+
+    app.router = here;
+    app.get(&learner, &page).await.expect(200).expect_contains("Texto <strong>revisado</strong> por la coordinación.");
+    app.get(&learner, &format!("/aprender/cursos/{course}")).await.expect(200).expect_contains("Lección revisada");
+    app.get(&author, &format!("/cursos/{course}/vista-previa/{}", lesson.id)).await.expect(200).expect_contains("Lección revisada");
+    app.cleanup().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authoring_refuses_bad_input_and_the_archive_travels() {
     let app = app_with_key().await;

@@ -20,7 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use violeta_domain::learning::{EnrolmentSource, Grade};
 use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_store::credentials::Signing;
-use violeta_store::learning::{Attempt, Content, Course, Enrolment, Item, LearnerCourse, Question};
+use crate::course_cache::CourseContent;
+use std::sync::Arc;
+use violeta_domain::learning::CourseStatus;
+use violeta_store::learning::{Attempt, Course, Done, Enrolment, Item, LearnerCourse, LearnerView, Question};
 
 /// The signed-in learner's person, or a redirect to tie her account first.
 fn person_of(ctx: &Ctx) -> Result<i64, AppError> {
@@ -135,8 +138,7 @@ pub async fn link(State(state): State<AppState>, ctx: Ctx, Form(f): Form<LinkFor
 struct CoursePage {
     l: Layout,
     course: Course,
-    summary_html: String,
-    content: Content,
+    cached: Arc<CourseContent>,
     enrolment: Option<Enrolment>,
     done: BTreeMap<i64, bool>,
     percent: i64,
@@ -150,31 +152,30 @@ impl CoursePage {
     }
 }
 
+/// A course's page: two queries (her rows, what she has done); the content is cached by the
+/// course's revision.
 pub async fn course(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> PageResult {
-    let course = state.store.course_light(id).await?;
-    let person = ctx.user.as_ref().and_then(|u| u.person_id);
-    let enrolment = match person {
-        Some(p) => state.store.enrolment_of(id, p).await?,
-        None => None,
+    let view = match ctx.user.as_ref().and_then(|u| u.person_id) {
+        Some(person) => state.store.learner_view(id, person).await?,
+        None => LearnerView { course: state.store.course_light(id).await?, enrolment: None, done: Default::default(), folio: None },
     };
+    let LearnerView { course, enrolment, done, folio } = view;
     // Drafts are for their authors; a learner sees published courses and those she took.
-    if course.status() == violeta_domain::learning::CourseStatus::Borrador || (course.status() == violeta_domain::learning::CourseStatus::Archivado && enrolment.is_none()) {
+    if course.status() == CourseStatus::Borrador || (course.status() == CourseStatus::Archivado && enrolment.is_none()) {
         return Err(AppError::NotFound("no existe ese curso".into()));
     }
-    let content = state.store.course_content(id).await?;
-    let (done, percent, folio) = match &enrolment {
+    let cached = state.courses.content(&state.store, &course).await?;
+    let (done, percent) = match &enrolment {
         Some(e) => {
-            let progress = state.store.progress(e).await?;
+            let progress = cached.content.progress(&done);
             let items: Vec<_> = progress.values().copied().collect();
             let percent = if e.completed_at.is_some() { 100 } else { violeta_domain::learning::progress_percent(course.rule(), &items) };
-            let folio = state.store.course_folio(id, e.person_id).await?;
-            (progress.into_iter().map(|(k, v)| (k, v.done)).collect(), percent, folio)
+            (progress.into_iter().map(|(k, v)| (k, v.done)).collect(), percent)
         }
-        None => (BTreeMap::new(), 0, None),
+        None => (BTreeMap::new(), 0),
     };
     let open = course.enrolment_open(violeta_domain::hours::mexico_city_now().date());
-    let summary_html = crate::markdown::render(&course.summary, id);
-    render(&CoursePage { l: Layout::new(&ctx, &state, course.title.clone()).with_notice(q.aviso.as_deref()), course, summary_html, content, enrolment, done, percent, folio, open })
+    render(&CoursePage { l: Layout::new(&ctx, &state, course.title.clone()).with_notice(q.aviso.as_deref()), course, cached, enrolment, done, percent, folio, open })
 }
 
 pub async fn enrol(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> PageResult {
@@ -190,48 +191,68 @@ pub async fn enrol(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>)
 struct LessonPage {
     l: Layout,
     course: Course,
+    cached: Arc<CourseContent>,
     item: Item,
-    body_html: String,
     seen: bool,
     next: Option<Item>,
     preview: bool,
 }
 
-pub async fn item(State(state): State<AppState>, ctx: Ctx, Path((course_id, item_id)): Path<(i64, i64)>) -> PageResult {
-    let e = enrolment(&state, &ctx, course_id).await?;
-    let content = state.store.course_content(course_id).await?;
-    let item = content.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
-    if item.is_quiz() {
-        return quiz_page(&state, &ctx, &e, item, None).await;
+impl LessonPage {
+    fn body_html(&self) -> &str {
+        self.cached.lesson_html(self.item.id)
     }
-    let course = state.store.course_light(course_id).await?;
-    let seen = state.store.progress(&e).await?.get(&item_id).is_some_and(|p| p.done);
-    let next = content.next_after(item_id).cloned();
-    let body_html = crate::markdown::render(&item.body, course_id);
-    render(&LessonPage { l: Layout::new(&ctx, &state, item.title.clone()), course, item, body_html, seen, next, preview: false })
+}
+
+/// A course the signed-in learner is enrolled in: her rows and its cached content.
+struct Enrolled {
+    course: Course,
+    e: Enrolment,
+    done: Done,
+    cached: Arc<CourseContent>,
+}
+
+async fn enrolled_view(state: &AppState, ctx: &Ctx, course_id: i64) -> Result<Enrolled, AppError> {
+    let view = state.store.learner_view(course_id, person_of(ctx)?).await?;
+    let e = view.enrolment.ok_or_else(|| AppError::NotFound("no está inscrita en ese curso".into()))?;
+    let cached = state.courses.content(&state.store, &view.course).await?;
+    Ok(Enrolled { course: view.course, e, done: view.done, cached })
+}
+
+fn item_of(cached: &CourseContent, item_id: i64) -> Result<Item, AppError> {
+    cached.content.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))
+}
+
+pub async fn item(State(state): State<AppState>, ctx: Ctx, Path((course_id, item_id)): Path<(i64, i64)>) -> PageResult {
+    let Enrolled { course, e, done, cached } = enrolled_view(&state, &ctx, course_id).await?;
+    let item = item_of(&cached, item_id)?;
+    if item.is_quiz() {
+        return quiz_page(&state, &ctx, course, &e, item, None).await;
+    }
+    let seen = done.lessons_seen.contains(&item_id);
+    let next = cached.content.next_after(item_id).cloned();
+    render(&LessonPage { l: Layout::new(&ctx, &state, item.title.clone()), course, cached, item, seen, next, preview: false })
 }
 
 /// A lesson as its learners will see it, for its authors.
 pub async fn preview(State(state): State<AppState>, ctx: Ctx, Path((course_id, item_id)): Path<(i64, i64)>) -> PageResult {
-    let content = state.store.course_content(course_id).await?;
-    let item = content.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
     let course = state.store.course(course_id).await?;
-    let next = content.next_after(item_id).cloned();
-    let body_html = crate::markdown::render(&item.body, course_id);
-    render(&LessonPage { l: Layout::new(&ctx, &state, format!("Vista previa: {}", item.title)), course, item, body_html, seen: false, next, preview: true })
+    let cached = state.courses.content(&state.store, &course).await?;
+    let item = item_of(&cached, item_id)?;
+    let next = cached.content.next_after(item_id).cloned();
+    render(&LessonPage { l: Layout::new(&ctx, &state, format!("Vista previa: {}", item.title)), course, cached, item, seen: false, next, preview: true })
 }
 
 /// Marks a lesson as seen and goes on to the next item (or back to the course when it was the
 /// last, or when seeing it completed the course).
 pub async fn seen(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path((course_id, item_id)): Path<(i64, i64)>) -> PageResult {
-    let e = enrolment(&state, &ctx, course_id).await?;
+    let Enrolled { e, cached, .. } = enrolled_view(&state, &ctx, course_id).await?;
     let base = super::constancias::base_url(&state, &headers);
     let step = state.store.visit_item(&ctx.actor(), e.id, item_id, signing(&state, &base)).await?;
     if step.completed {
         return see_other(&format!("/aprender/cursos/{course_id}"), "concluido");
     }
-    let content = state.store.course_content(course_id).await?;
-    match content.next_after(item_id) {
+    match cached.content.next_after(item_id) {
         Some(next) => Ok(super::redirect(&format!("/aprender/cursos/{course_id}/elementos/{}", next.id))),
         None => see_other(&format!("/aprender/cursos/{course_id}"), "guardado"),
     }
@@ -269,8 +290,14 @@ impl QuizPage {
     }
 }
 
-async fn quiz_page(state: &AppState, ctx: &Ctx, e: &Enrolment, item: Item, graded: Option<(Grade, Vec<Question>, BTreeMap<i64, BTreeSet<i64>>)>) -> PageResult {
-    let course = state.store.course_light(e.course_id).await?;
+async fn quiz_page(
+    state: &AppState,
+    ctx: &Ctx,
+    course: Course,
+    e: &Enrolment,
+    item: Item,
+    graded: Option<(Grade, Vec<Question>, BTreeMap<i64, BTreeSet<i64>>)>,
+) -> PageResult {
     let attempts = state.store.attempts(e.id, item.id).await?;
     let passed = attempts.iter().any(|a| a.passed == Some(true));
     let used = attempts.iter().filter(|a| a.submitted_at.is_some()).count() as i64;
@@ -301,7 +328,7 @@ pub async fn submit_attempt(
     Path((course_id, item_id, attempt_id)): Path<(i64, i64, i64)>,
     body: String,
 ) -> PageResult {
-    let e = enrolment(&state, &ctx, course_id).await?;
+    let Enrolled { course, e, cached, .. } = enrolled_view(&state, &ctx, course_id).await?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&body).map_err(|_| AppError::BadRequest("no se pudieron leer sus respuestas".into()))?;
     let mut answers: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
     for (k, v) in pairs {
@@ -314,12 +341,11 @@ pub async fn submit_attempt(
     if step.completed {
         return see_other(&format!("/aprender/cursos/{course_id}"), "concluido");
     }
-    let content = state.store.course_content(course_id).await?;
-    let item = content.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
+    let item = item_of(&cached, item_id)?;
     let attempt = state.store.attempts(e.id, item_id).await?.into_iter().find(|a| a.id == attempt_id).ok_or_else(|| AppError::NotFound("no existe ese intento".into()))?;
     let bank = state.store.questions(item_id).await?;
     let questions = attempt.drawn_ids().iter().filter_map(|id| bank.iter().find(|q| q.id == *id).cloned()).collect();
-    quiz_page(&state, &ctx, &e, item, Some((grade, questions, attempt.chosen()))).await
+    quiz_page(&state, &ctx, course, &e, item, Some((grade, questions, attempt.chosen()))).await
 }
 
 // ----- her constancias -----
