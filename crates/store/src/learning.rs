@@ -126,10 +126,7 @@ impl Content {
     /// store's progress query, from content already in hand and a [`LearnerView`]'s `done`.
     pub fn progress(&self, done: &Done) -> BTreeMap<i64, ItemProgress> {
         self.items()
-            .map(|i| {
-                let seen = if i.is_quiz() { done.quizzes_passed.contains(&i.id) } else { done.lessons_seen.contains(&i.id) };
-                (i.id, ItemProgress { required: i.required, done: seen })
-            })
+            .map(|i| (i.id, ItemProgress { required: i.required, done: done.has(i.id, i.is_quiz()) }))
             .collect()
     }
     /// The item after `id`, in course order.
@@ -218,17 +215,47 @@ struct LearnerViewRow {
     folio: Option<String>,
 }
 
-static LEARNER_VIEW_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// A learner's rows for a course (`c`, `e`): the course without figures, her enrolment, what
+/// she has done and her standing constancia.
+static LEARNER_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {COURSE_COLUMNS}, CAST(0 AS BIGINT) AS enrolled, CAST(0 AS BIGINT) AS completed, \
          e.id AS e_id, e.cohort_id AS e_cohort_id, e.source AS e_source, e.enrolled_at AS e_enrolled_at, \
          e.last_item_id AS e_last_item_id, e.completed_at AS e_completed_at, \
          (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
          (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
-         (SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = c.id AND person_id = $2 AND revoked_at IS NULL) AS folio \
-         {COURSE_FROM} LEFT JOIN enrolments e ON e.course_id = c.id AND e.person_id = $2 WHERE c.id = $1"
+         (SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = c.id AND person_id = e.person_id AND revoked_at IS NULL) AS folio \
+         {COURSE_FROM}"
     )
 });
+/// One course and a person, enrolled or not.
+static LEARNER_VIEW_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} LEFT JOIN enrolments e ON e.course_id = c.id AND e.person_id = $2 WHERE c.id = $1", *LEARNER_COLUMNS));
+/// Every course a person is enrolled in, the unfinished first, newest first.
+static LEARNER_COURSES_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{} JOIN enrolments e ON e.course_id = c.id AND e.person_id = $1 ORDER BY e.completed_at IS NOT NULL, e.enrolled_at DESC", *LEARNER_COLUMNS)
+});
+
+impl LearnerViewRow {
+    fn into_view(self, person_id: i64) -> LearnerView {
+        let enrolment = match (self.e_id, self.e_source, self.e_enrolled_at) {
+            (Some(id), Some(source), Some(enrolled_at)) => Some(Enrolment {
+                id,
+                course_id: self.course.id,
+                person_id,
+                cohort_id: self.e_cohort_id,
+                source,
+                enrolled_at,
+                last_item_id: self.e_last_item_id,
+                completed_at: self.e_completed_at,
+            }),
+            _ => None,
+        };
+        let ids = |list: Option<String>| -> BTreeSet<i64> { list.unwrap_or_default().split(',').filter_map(|id| id.parse().ok()).collect() };
+        let done = Done { lessons_seen: ids(self.seen), quizzes_passed: ids(self.passed) };
+        LearnerView { course: self.course, enrolment, done, folio: self.folio }
+    }
+}
 
 const VISIT_SQL: &str = "SELECT e.id, e.course_id, e.person_id, e.cohort_id, e.source, e.enrolled_at, e.last_item_id, e.completed_at, \
     i.kind AS item_kind FROM enrolments e LEFT JOIN course_items i ON i.id = $2 AND i.course_id = e.course_id WHERE e.id = $1";
@@ -245,6 +272,13 @@ struct VisitRow {
 pub struct Done {
     pub lessons_seen: BTreeSet<i64>,
     pub quizzes_passed: BTreeSet<i64>,
+}
+
+impl Done {
+    /// Is this item done: a lesson seen, a quiz passed?
+    pub fn has(&self, item_id: i64, quiz: bool) -> bool {
+        if quiz { self.quizzes_passed.contains(&item_id) } else { self.lessons_seen.contains(&item_id) }
+    }
 }
 
 /// A learner's course on her dashboard.
@@ -1090,45 +1124,39 @@ impl Store {
             .bind(person_id)
             .fetch_optional(p)
             .await?);
-        let row = row.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))?;
-        let enrolment = match (row.e_id, row.e_source, row.e_enrolled_at) {
-            (Some(id), Some(source), Some(enrolled_at)) => Some(Enrolment {
-                id,
-                course_id,
-                person_id,
-                cohort_id: row.e_cohort_id,
-                source,
-                enrolled_at,
-                last_item_id: row.e_last_item_id,
-                completed_at: row.e_completed_at,
-            }),
-            _ => None,
-        };
-        let ids = |list: Option<String>| -> BTreeSet<i64> { list.unwrap_or_default().split(',').filter_map(|id| id.parse().ok()).collect() };
-        let done = Done { lessons_seen: ids(row.seen), quizzes_passed: ids(row.passed) };
-        Ok(LearnerView { course: row.course, enrolment, done, folio: row.folio })
+        Ok(row.ok_or_else(|| StoreError::NotFound("no existe ese curso".into()))?.into_view(person_id))
     }
 
-    /// A learner's courses, with progress and constancia: her dashboard.
+    /// A learner's courses, with progress and constancia: her dashboard. Two queries however
+    /// many courses she has: her rows per course, and the items of those courses in order.
     pub async fn learner_courses(&self, person_id: i64) -> Result<Vec<LearnerCourse>> {
-        let sql = format!("{ENROLMENT_SELECT} WHERE person_id = $1 ORDER BY completed_at IS NOT NULL, enrolled_at DESC");
-        let enrolments: Vec<Enrolment> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(person_id).fetch_all(p).await?);
-        let folios: Vec<(i64, String)> = on_pool!(self, |p| sqlx::query_as(
-            "SELECT subject_id, folio FROM credentials WHERE kind = 'curso' AND person_id = $1 AND revoked_at IS NULL"
+        let rows: Vec<LearnerViewRow> = on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(LEARNER_COURSES_SQL.as_str())).bind(person_id).fetch_all(p).await?);
+        let items: Vec<(i64, i64, String, bool)> = on_pool!(self, |p| sqlx::query_as(
+            "SELECT i.course_id, i.id, i.kind, i.required FROM course_items i JOIN course_modules m ON m.id = i.module_id \
+             WHERE i.course_id IN (SELECT course_id FROM enrolments WHERE person_id = $1) ORDER BY i.course_id, m.position, m.id, i.position, i.id"
         )
         .bind(person_id)
         .fetch_all(p)
         .await?);
-        let folios: HashMap<i64, String> = folios.into_iter().collect();
-        let mut out = Vec::with_capacity(enrolments.len());
-        for e in enrolments {
-            let course = self.course(e.course_id).await?;
-            let progress = self.progress(&e).await?;
-            let items: Vec<ItemProgress> = progress.values().copied().collect();
+        let mut by_course: HashMap<i64, Vec<(i64, bool, bool)>> = HashMap::new();
+        for (course_id, id, kind, required) in items {
+            by_course.entry(course_id).or_default().push((id, kind == ItemKind::Cuestionario.code(), required));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let LearnerView { course, enrolment, done, folio } = row.into_view(person_id);
+            let Some(e) = enrolment else { continue };
+            // In course order: each item and where she stands on it.
+            let progress: Vec<(i64, ItemProgress)> = by_course
+                .get(&course.id)
+                .into_iter()
+                .flatten()
+                .map(|&(id, quiz, required)| (id, ItemProgress { required, done: done.has(id, quiz) }))
+                .collect();
+            let items: Vec<ItemProgress> = progress.iter().map(|(_, p)| *p).collect();
             let percent = if e.completed_at.is_some() { 100 } else { progress_percent(course.rule(), &items) };
-            let first_open = self.course_content(e.course_id).await?.items().find(|i| !progress.get(&i.id).is_some_and(|p| p.done)).map(|i| i.id);
-            let resume_item = e.last_item_id.or(first_open);
-            out.push(LearnerCourse { folio: folios.get(&e.course_id).cloned(), course, enrolment: e, percent, resume_item });
+            let first_open = progress.iter().find(|(_, p)| !p.done).map(|(id, _)| *id);
+            out.push(LearnerCourse { resume_item: e.last_item_id.or(first_open), folio, course, enrolment: e, percent });
         }
         Ok(out)
     }

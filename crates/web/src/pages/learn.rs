@@ -229,7 +229,7 @@ pub async fn item(State(state): State<AppState>, ctx: Ctx, Path((course_id, item
     if item.is_quiz() {
         return quiz_page(&state, &ctx, course, &e, item, None).await;
     }
-    let seen = done.lessons_seen.contains(&item_id);
+    let seen = done.has(item_id, false);
     let next = cached.content.next_after(item_id).cloned();
     render(&LessonPage { l: Layout::new(&ctx, &state, item.title.clone()), course, cached, item, seen, next, preview: false })
 }
