@@ -1081,7 +1081,8 @@ impl Store {
     }
 
     /// Posts again every active alert whose repeat interval has passed: a `repeticion`
-    /// copying its latest `alerta`, on the channels that publication went to (skipping
+    /// copying its latest ficha (the activation's, or a correction's), on the channels the
+    /// activation went to (skipping
     /// channels where an earlier post of the alert is still waiting). Safe to call from
     /// every process at once: each repeat is claimed by moving `last_spread_at`.
     pub async fn spread_due_repeats(&self) -> Result<Vec<PublicationId>> {
@@ -1119,8 +1120,11 @@ impl Store {
             if claimed == 0 {
                 continue;
             }
+            // The latest ficha (a correction posts a new one), to the channels and group of
+            // the activation.
             let source: (String, String, Option<Vec<u8>>, String, Option<i64>) = on_tx!(&mut tx, |c| sqlx::query_as(
-                "SELECT text, link, image_png, image_alt, group_id FROM publications WHERE id = $1"
+                "SELECT p.text, p.link, p.image_png, p.image_alt, s.group_id FROM publications s \
+                 JOIN publications p ON p.alert_id = s.alert_id AND p.kind IN ('alerta', 'actualizacion') WHERE s.id = $1 ORDER BY p.id DESC LIMIT 1"
             )
             .bind(a.source_publication_id)
             .fetch_one(c)

@@ -378,6 +378,19 @@ async fn repeats_go_out_on_schedule(db: &TestStore) {
     assert!(s.spread_due_repeats().await.unwrap().is_empty());
     s.set_alert_repeat(80, Repeat::EveryHours(2), &operator()).await.unwrap();
     assert_eq!(s.spread_due_repeats().await.unwrap().len(), 1);
+    // After a correction, repeats carry the corrected ficha, not the first one.
+    let corrected = Publication {
+        text: "ACTUALIZACIÓN · ALERTA ROSA: se busca a Ana N., 16 años, vista por última vez en Santa Lucía del Camino.".into(),
+        image_png: Some(b"\x89PNG\r\n\x1a\nficha corregida".to_vec()),
+        image_alt: "Ficha de búsqueda de Ana N., corregida.".into(),
+        ..update(80)
+    };
+    s.publish(&corrected, &operator()).await.unwrap();
+    db.raw("UPDATE alert_dissemination SET last_spread_at = '2000-01-01T00:00:00+00:00'").await.unwrap();
+    let made = s.spread_due_repeats().await.unwrap();
+    assert_eq!(made.len(), 1);
+    let repeat = s.publications(80).await.unwrap().into_iter().find(|p| p.id == made[0].0).unwrap();
+    assert_eq!((repeat.kind.as_str(), repeat.text.as_str()), ("repeticion", corrected.text.as_str()));
     // A closed alert is not repeated.
     s.close_alert(80, &update(80), Takedown::Conservar, &operator()).await.unwrap();
     db.raw("UPDATE alert_dissemination SET last_spread_at = '2000-01-01T00:00:00+00:00'").await.unwrap();
