@@ -447,9 +447,22 @@ struct ConfirmPage {
     back: String,
 }
 
+/// A deletion awaiting confirmation.
+struct Deletion<'a> {
+    what: Removal,
+    title: &'a str,
+    /// Enrolments with records in it.
+    records: i64,
+    /// Lessons and quizzes it takes with it.
+    items: usize,
+    action: String,
+    back: String,
+}
+
 /// What deleting takes with it, and whether the rule refuses it (the store decides again, in
 /// its transaction, with the same rule).
-async fn confirm_page(state: &AppState, ctx: &Ctx, course: Course, what: Removal, title: &str, records: i64, items: usize, action: String, back: String) -> PageResult {
+async fn confirm_page(state: &AppState, ctx: &Ctx, course: Course, d: Deletion<'_>) -> PageResult {
+    let Deletion { what, title, records, items, action, back } = d;
     let named = match what {
         Removal::Lesson => format!("la lección «{title}»"),
         Removal::Quiz => format!("el cuestionario «{title}»"),
@@ -485,7 +498,8 @@ pub async fn delete_module(State(state): State<AppState>, ctx: Ctx, Path((id, mo
     let content = state.store.course_content(id).await?;
     let (m, items) = content.modules.iter().find(|(m, _)| m.id == module).ok_or_else(|| AppError::NotFound("ese módulo no es de este curso".into()))?;
     let records = state.store.records_in(id, Some(module), None).await?;
-    confirm_page(&state, &ctx, course, Removal::Module, &m.title, records, items.len(), format!("/cursos/{id}/modulos/{module}/eliminar"), back).await
+    let action = format!("/cursos/{id}/modulos/{module}/eliminar");
+    confirm_page(&state, &ctx, course, Deletion { what: Removal::Module, title: &m.title, records, items: items.len(), action, back }).await
 }
 
 pub async fn delete_item(State(state): State<AppState>, ctx: Ctx, Path((id, item_id)): Path<(i64, i64)>, Form(f): Form<ConfirmForm>) -> PageResult {
@@ -501,7 +515,8 @@ pub async fn delete_item(State(state): State<AppState>, ctx: Ctx, Path((id, item
     let item = state.store.course_content(id).await?.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
     let records = state.store.records_in(id, None, Some(item_id)).await?;
     let what = if item.is_quiz() { Removal::Quiz } else { Removal::Lesson };
-    confirm_page(&state, &ctx, course, what, &item.title, records, 1, format!("/cursos/{id}/elementos/{item_id}/eliminar"), back).await
+    let action = format!("/cursos/{id}/elementos/{item_id}/eliminar");
+    confirm_page(&state, &ctx, course, Deletion { what, title: &item.title, records, items: 1, action, back }).await
 }
 
 /// A quiz's title, required flag and settings.
@@ -869,7 +884,7 @@ struct PeoplePage {
 
 impl PeoplePage {
     fn day(&self, d: Option<&chrono::DateTime<chrono::Utc>>) -> String {
-        d.map(|d| *d).map(|d| crate::layout::date(&violeta_domain::hours::mexico_city_date(d))).unwrap_or_default()
+        d.copied().map(|d| crate::layout::date(&violeta_domain::hours::mexico_city_date(d))).unwrap_or_default()
     }
 }
 
