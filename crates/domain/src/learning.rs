@@ -252,6 +252,83 @@ pub fn grade(questions: &[KeyedQuestion], answers: &BTreeMap<i64, BTreeSet<i64>>
     Grade { correct, total, percent, passed: total > 0 && percent >= pass_percent, per_question }
 }
 
+// ----- attempts -----
+
+/// Attempts a learner has left at a quiz (`None`: no limit): the quiz's limit, plus the extra
+/// attempts staff granted her, minus those she submitted.
+pub fn attempts_left(limit: Option<i64>, granted: i64, used: i64) -> Option<i64> {
+    limit.map(|n| (n + granted - used).max(0))
+}
+
+/// May staff give a learner one more attempt at a quiz? Only when she used up her attempts
+/// without passing, and with a reason (it goes to the audit trail). Returns the reason, clean.
+pub fn check_grant(limit: Option<i64>, granted: i64, used: i64, passed: bool, reason: &str) -> Result<String, String> {
+    let reason = clean(reason);
+    if reason.is_empty() {
+        return Err("indique el motivo por el que otorga otro intento (queda en la bitácora)".into());
+    }
+    if passed {
+        return Err("la persona ya aprobó este cuestionario: no necesita otro intento".into());
+    }
+    match attempts_left(limit, granted, used) {
+        None => Err("este cuestionario no limita los intentos: la persona puede volver a intentarlo sin autorización".into()),
+        Some(n) if n > 0 => Err(format!("a la persona todavía le {} {n} {} de este cuestionario", if n == 1 { "queda" } else { "quedan" }, if n == 1 { "intento" } else { "intentos" })),
+        Some(_) => Ok(reason),
+    }
+}
+
+// ----- editing a course's structure -----
+
+/// What an author removes from a course.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Lesson,
+    Quiz,
+    Module,
+}
+
+impl Removal {
+    /// «la lección «Título»», with its article.
+    fn named(self, title: &str) -> String {
+        match self {
+            Removal::Lesson => format!("la lección «{title}»"),
+            Removal::Quiz => format!("el cuestionario «{title}»"),
+            Removal::Module => format!("el módulo «{title}»"),
+        }
+    }
+}
+
+/// May an item or a module be deleted? On a draft, always. On a published or archived course,
+/// not when learners have records in it (lessons seen, quiz attempts: deleting them would
+/// rewrite what they did), nor when it would leave the course empty. `learners` is how many
+/// enrolments have records in it; `items_left` how many lessons and quizzes would remain.
+pub fn check_removal(status: CourseStatus, what: Removal, title: &str, learners: i64, items_left: usize) -> Result<(), String> {
+    if status == CourseStatus::Borrador {
+        return Ok(());
+    }
+    let state = if status == CourseStatus::Publicado { "publicado" } else { "archivado" };
+    let named = what.named(title);
+    if learners > 0 {
+        let who = if learners == 1 { "1 persona ya tiene registros".to_string() } else { format!("{learners} personas ya tienen registros") };
+        let instead = match what {
+            Removal::Lesson => "Si ya no debe contar para concluir, márquela como opcional",
+            Removal::Quiz => "Si ya no debe contar para concluir, márquelo como opcional",
+            Removal::Module => "Si ya no debe contar para concluir, marque sus elementos como opcionales",
+        };
+        return Err(format!(
+            "no se puede eliminar {named}: el curso está {state} y {who} en {} (lecciones vistas o intentos de cuestionario). \
+             {instead}; si el curso debe cambiar, publique una versión nueva: exporte el curso, impórtelo con una versión mayor, edítela y publíquela.",
+            if what == Removal::Lesson { "ella" } else { "él" }
+        ));
+    }
+    if items_left == 0 {
+        return Err(format!(
+            "no se puede eliminar {named}: el curso está {state} y se quedaría sin lecciones ni cuestionarios. Agregue primero el contenido que lo sustituye."
+        ));
+    }
+    Ok(())
+}
+
 // ----- completion -----
 
 /// Where a learner stands on one item of a course.
@@ -636,6 +713,30 @@ mod tests {
         let all: BTreeSet<i64> = draw(&bank, None, [3; 8]).into_iter().collect();
         assert_eq!(all.len(), 20);
         assert_eq!(draw(&bank, Some(50), [4; 8]).len(), 20);
+    }
+
+    #[test]
+    fn a_new_attempt_is_granted_only_when_they_are_used_up() {
+        assert_eq!(attempts_left(Some(2), 1, 2), Some(1));
+        assert_eq!(attempts_left(Some(2), 0, 3), Some(0));
+        assert_eq!(attempts_left(None, 0, 9), None);
+        assert_eq!(check_grant(Some(2), 0, 2, false, "  Falla de conexión "), Ok("Falla de conexión".into()));
+        assert!(check_grant(Some(2), 0, 2, false, " ").unwrap_err().contains("motivo"));
+        assert!(check_grant(Some(2), 0, 1, false, "x").unwrap_err().contains("le queda 1 intento"));
+        assert!(check_grant(Some(2), 0, 2, true, "x").unwrap_err().contains("ya aprobó"));
+        assert!(check_grant(None, 0, 5, false, "x").unwrap_err().contains("no limita"));
+        assert!(check_grant(Some(2), 1, 3, false, "x").is_ok());
+    }
+
+    #[test]
+    fn what_learners_did_is_not_deleted_from_a_published_course() {
+        assert!(check_removal(CourseStatus::Borrador, Removal::Module, "Uno", 30, 0).is_ok());
+        assert!(check_removal(CourseStatus::Publicado, Removal::Lesson, "L", 0, 3).is_ok());
+        let err = check_removal(CourseStatus::Publicado, Removal::Lesson, "Sexo y género", 2, 3).unwrap_err();
+        assert!(err.contains("la lección «Sexo y género»") && err.contains("2 personas") && err.contains("márquela como opcional") && err.contains("versión nueva"), "{err}");
+        let err = check_removal(CourseStatus::Archivado, Removal::Quiz, "Q", 1, 3).unwrap_err();
+        assert!(err.contains("archivado") && err.contains("1 persona ya tiene"), "{err}");
+        assert!(check_removal(CourseStatus::Publicado, Removal::Quiz, "Q", 0, 0).unwrap_err().contains("sin lecciones ni cuestionarios"));
     }
 
     #[test]

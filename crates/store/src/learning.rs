@@ -16,7 +16,7 @@ use violeta_domain::audit::Actor;
 use violeta_domain::credential::Folio;
 use violeta_domain::learning::{
     CompletionRule, CourseDraft, CourseInfo, CourseStatus, EnrolmentSource, Grade, ItemDraft, ItemKind, ItemProgress, KeyedQuestion, ModuleDraft,
-    OptionDraft, QuestionDraft, QuestionKind, QuizSettings, check_quiz_bank, draw, grade, is_complete, progress_percent,
+    OptionDraft, QuestionDraft, QuestionKind, QuizSettings, Removal, attempts_left, check_quiz_bank, check_removal, draw, grade, is_complete, progress_percent,
 };
 use crate::training::{PersonRef, resolve_people};
 use violeta_domain::person::PersonDraft;
@@ -780,6 +780,14 @@ impl Store {
         .fetch_optional(&mut *c)
         .await?);
         let (course_id, item_id) = row.ok_or_else(|| StoreError::NotFound("no existe esa pregunta".into()))?;
+        // Learners of a published or archived course keep a quiz that can draw its questions.
+        let course = course_in_tx(&mut tx, course_id).await?;
+        if course.status() != CourseStatus::Borrador {
+            let item = item_in_tx(&mut tx, course_id, item_id).await?;
+            let bank = bank_size(&mut tx, item_id).await? - 1;
+            check_quiz_bank(&item.title, &item.settings(), bank.max(0) as usize)
+                .map_err(|e| StoreError::Invalid(format!("no se puede quitar la pregunta: {e}; agregue antes otra pregunta o reduzca las preguntas por intento")))?;
+        }
         on_tx!(&mut tx, |c| sqlx::query("DELETE FROM quiz_questions WHERE id = $1").bind(question_id).execute(&mut *c).await?.rows_affected());
         touch(&mut tx, course_id).await?;
         append(&mut tx, actor, Event::new("curso.quitar_pregunta", "curso", course_id).with(serde_json::json!({"cuestionario": item_id, "pregunta": question_id}))).await?;
@@ -1218,10 +1226,15 @@ impl Store {
         if attempts.iter().any(|a| a.passed == Some(true)) {
             return Err(StoreError::Conflict("ya aprobó este cuestionario".into()));
         }
+        let granted: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM quiz_attempt_grants WHERE enrolment_id = $1 AND item_id = $2")
+            .bind(enrolment_id)
+            .bind(item_id)
+            .fetch_one(&mut *c)
+            .await?);
         if let Some(limit) = item.attempt_limit
-            && attempts.len() as i64 >= limit
+            && attempts_left(Some(limit), granted, attempts.len() as i64) == Some(0)
         {
-            return Err(StoreError::Conflict(format!("ya usó sus {limit} intentos de este cuestionario")));
+            return Err(StoreError::Conflict(format!("ya usó sus {} intentos de este cuestionario", limit + granted)));
         }
         let ids: Vec<i64> = bank.iter().map(|q| q.id).collect();
         let drawn = draw(&ids, item.draw_count, random_seed());
@@ -1485,5 +1498,539 @@ impl Store {
         append(&mut tx, actor, Event::new("cuenta.vincular_persona", "usuario", user_id).with(serde_json::json!({"persona": person_id}))).await?;
         tx.commit().await?;
         Ok(person_id)
+    }
+}
+
+// ----- editing a course's structure -----
+
+/// Which way an author moves a module or an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "arriba" => Some(Direction::Up),
+            "abajo" => Some(Direction::Down),
+            _ => None,
+        }
+    }
+    fn code(self) -> &'static str {
+        match self {
+            Direction::Up => "arriba",
+            Direction::Down => "abajo",
+        }
+    }
+}
+
+/// A module of `course_id`, or "not found".
+async fn module_in_tx(tx: &mut Tx, course_id: i64, module_id: i64) -> Result<Module> {
+    let m: Option<Module> = on_tx!(tx, |c| sqlx::query_as("SELECT id, course_id, position, title FROM course_modules WHERE id = $1 AND course_id = $2")
+        .bind(module_id)
+        .bind(course_id)
+        .fetch_optional(&mut *c)
+        .await?);
+    m.ok_or_else(|| StoreError::NotFound("ese módulo no es de este curso".into()))
+}
+
+/// An item of `course_id`, or "not found".
+async fn item_in_tx(tx: &mut Tx, course_id: i64, item_id: i64) -> Result<Item> {
+    let sql = format!("{ITEM_SELECT} WHERE id = $1 AND course_id = $2");
+    let item: Option<Item> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(item_id).bind(course_id).fetch_optional(&mut *c).await?);
+    item.ok_or_else(|| StoreError::NotFound("ese elemento no es de este curso".into()))
+}
+
+/// The rows under a parent as (id, position), in order: a course's modules or a module's items.
+async fn siblings(tx: &mut Tx, table: Siblings, parent: i64) -> Result<Vec<(i64, i64)>> {
+    let sql = match table {
+        Siblings::Modules => "SELECT id, position FROM course_modules WHERE course_id = $1 ORDER BY position, id",
+        Siblings::Items => "SELECT id, position FROM course_items WHERE module_id = $1 ORDER BY position, id",
+    };
+    Ok(on_tx!(tx, |c| sqlx::query_as(sql).bind(parent).fetch_all(&mut *c).await?))
+}
+
+#[derive(Clone, Copy)]
+enum Siblings {
+    Modules,
+    Items,
+}
+
+/// Writes positions 1, 2, 3… in the given order, touching only the rows that change: positions
+/// stay dense and ordered after every move or deletion.
+async fn renumber(tx: &mut Tx, table: Siblings, ordered: &[(i64, i64)]) -> Result<()> {
+    let sql = match table {
+        Siblings::Modules => "UPDATE course_modules SET position = $1 WHERE id = $2",
+        Siblings::Items => "UPDATE course_items SET position = $1 WHERE id = $2",
+    };
+    for (n, (id, position)) in ordered.iter().enumerate() {
+        let want = n as i64 + 1;
+        if *position != want {
+            on_tx!(tx, |c| sqlx::query(sql).bind(want).bind(*id).execute(&mut *c).await?.rows_affected());
+        }
+    }
+    Ok(())
+}
+
+/// Swaps `id` with its neighbour in `direction`; false when it is already at that end.
+fn shift(ordered: &mut [(i64, i64)], id: i64, direction: Direction) -> bool {
+    let Some(at) = ordered.iter().position(|(i, _)| *i == id) else { return false };
+    let other = match direction {
+        Direction::Up if at > 0 => at - 1,
+        Direction::Down if at + 1 < ordered.len() => at + 1,
+        _ => return false,
+    };
+    ordered.swap(at, other);
+    true
+}
+
+/// How many enrolments have records (lessons seen, quiz attempts) in the items `cond` selects
+/// (over `course_items i`, with `$1`).
+async fn learners_with_records(tx: &mut Tx, cond: &'static str, id: i64) -> Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT v.enrolment_id FROM lesson_views v JOIN course_items i ON i.id = v.item_id WHERE {cond} \
+         UNION SELECT a.enrolment_id FROM quiz_attempts a JOIN course_items i ON i.id = a.item_id WHERE {cond}) t"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_one(&mut *c).await?))
+}
+
+async fn count_items(tx: &mut Tx, course_id: i64) -> Result<i64> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM course_items WHERE course_id = $1").bind(course_id).fetch_one(&mut *c).await?))
+}
+
+async fn bank_size(tx: &mut Tx, item_id: i64) -> Result<i64> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM quiz_questions WHERE item_id = $1").bind(item_id).fetch_one(&mut *c).await?))
+}
+
+/// A quiz's attempts as the attempt rules need them: (submitted or open attempts, passed?, extra
+/// attempts granted).
+async fn attempt_standing(tx: &mut Tx, enrolment_id: i64, item_id: i64) -> Result<(i64, bool, i64)> {
+    let (used, passed, granted): (i64, i64, i64) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM quiz_attempts WHERE enrolment_id = $1 AND item_id = $2), \
+         (SELECT COUNT(*) FROM quiz_attempts WHERE enrolment_id = $1 AND item_id = $2 AND passed), \
+         (SELECT COUNT(*) FROM quiz_attempt_grants WHERE enrolment_id = $1 AND item_id = $2)"
+    )
+    .bind(enrolment_id)
+    .bind(item_id)
+    .fetch_one(&mut *c)
+    .await?);
+    Ok((used, passed > 0, granted))
+}
+
+/// One learner of a course, as the staff's «Participantes» list and the enrolments API show
+/// her: who she is, what she has done, and her attempts at each quiz.
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub enrolment_id: i64,
+    pub person_id: i64,
+    pub name: String,
+    pub curp: Option<String>,
+    pub institution: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub folio: Option<String>,
+    #[serde(skip)]
+    pub done: Done,
+    /// Attempts started per quiz.
+    pub attempts: BTreeMap<i64, i64>,
+    /// Extra attempts granted per quiz.
+    pub granted: BTreeMap<i64, i64>,
+}
+
+impl Participant {
+    /// Progress in percent under the course's rule (100 once complete: an edit never undoes a
+    /// completion).
+    pub fn percent(&self, content: &Content, rule: CompletionRule) -> i64 {
+        if self.completed_at.is_some() {
+            return 100;
+        }
+        let items: Vec<ItemProgress> = content.progress(&self.done).into_values().collect();
+        progress_percent(rule, &items)
+    }
+    /// Attempts left at a quiz (`None`: no limit).
+    pub fn attempts_left(&self, quiz: &Item) -> Option<i64> {
+        attempts_left(quiz.attempt_limit, self.granted.get(&quiz.id).copied().unwrap_or(0), self.attempts.get(&quiz.id).copied().unwrap_or(0))
+    }
+    /// The quizzes she has not passed and has no attempts left at: where staff may grant one more.
+    pub fn exhausted<'a>(&self, content: &'a Content) -> Vec<&'a Item> {
+        content.items().filter(|i| i.is_quiz() && !self.done.quizzes_passed.contains(&i.id) && self.attempts_left(i) == Some(0)).collect()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ParticipantRow {
+    enrolment_id: i64,
+    person_id: i64,
+    name: String,
+    curp: Option<String>,
+    institution: Option<String>,
+    enrolled_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    folio: Option<String>,
+    seen: Option<String>,
+    tried: Option<String>,
+    passed: Option<String>,
+    granted: Option<String>,
+}
+
+const PARTICIPANTS_FROM: &str = "FROM enrolments e JOIN people p ON p.id = e.person_id LEFT JOIN institutions i ON i.id = p.institution_id \
+    WHERE e.course_id = $3 AND ($1 = 0 OR ($1 = 1 AND p.institution_id = $2)) AND ($4 IS NULL OR p.search_key LIKE $4)";
+
+fn id_list(list: Option<String>) -> Vec<i64> {
+    list.unwrap_or_default().split(',').filter_map(|id| id.parse().ok()).collect()
+}
+
+fn tally(ids: Vec<i64>) -> BTreeMap<i64, i64> {
+    let mut m = BTreeMap::new();
+    for id in ids {
+        *m.entry(id).or_insert(0) += 1;
+    }
+    m
+}
+
+impl Store {
+    /// Renames a module.
+    pub async fn rename_module(&self, actor: &Actor, course_id: i64, module_id: i64, title: &str) -> Result<()> {
+        let title = violeta_domain::text::clean(title);
+        if title.is_empty() {
+            return Err(StoreError::Invalid("indique el título del módulo".into()));
+        }
+        let mut tx = self.begin().await?;
+        let before = module_in_tx(&mut tx, course_id, module_id).await?;
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE course_modules SET title = $1 WHERE id = $2").bind(&title).bind(module_id).execute(&mut *c).await?.rows_affected());
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.renombrar_modulo", "curso", course_id).with(serde_json::json!({"modulo": module_id, "antes": before.title, "titulo": title})))
+            .await?;
+        tx.commit().await
+    }
+
+    /// Moves a module one place up or down; at either end nothing changes.
+    pub async fn move_module(&self, actor: &Actor, course_id: i64, module_id: i64, direction: Direction) -> Result<()> {
+        let mut tx = self.begin().await?;
+        module_in_tx(&mut tx, course_id, module_id).await?;
+        let mut ordered = siblings(&mut tx, Siblings::Modules, course_id).await?;
+        if !shift(&mut ordered, module_id, direction) {
+            return Ok(());
+        }
+        renumber(&mut tx, Siblings::Modules, &ordered).await?;
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.mover_modulo", "curso", course_id).with(serde_json::json!({"modulo": module_id, "direccion": direction.code()}))).await?;
+        tx.commit().await
+    }
+
+    /// Moves a lesson or quiz one place up or down within its module.
+    pub async fn move_item(&self, actor: &Actor, course_id: i64, item_id: i64, direction: Direction) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let item = item_in_tx(&mut tx, course_id, item_id).await?;
+        let mut ordered = siblings(&mut tx, Siblings::Items, item.module_id).await?;
+        if !shift(&mut ordered, item_id, direction) {
+            return Ok(());
+        }
+        renumber(&mut tx, Siblings::Items, &ordered).await?;
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.mover_elemento", "curso", course_id).with(serde_json::json!({"elemento": item_id, "direccion": direction.code()}))).await?;
+        tx.commit().await
+    }
+
+    /// Moves a lesson or quiz to the end of another module of the same course. What learners
+    /// did in it stays theirs: the item keeps its id.
+    pub async fn move_item_to(&self, actor: &Actor, course_id: i64, item_id: i64, module_id: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let item = item_in_tx(&mut tx, course_id, item_id).await?;
+        module_in_tx(&mut tx, course_id, module_id).await?;
+        if item.module_id == module_id {
+            return Ok(());
+        }
+        let position = next_position(&mut tx, "SELECT MAX(position) FROM course_items WHERE module_id = $1", module_id).await?;
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE course_items SET module_id = $1, position = $2 WHERE id = $3")
+            .bind(module_id)
+            .bind(position)
+            .bind(item_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        let left = siblings(&mut tx, Siblings::Items, item.module_id).await?;
+        renumber(&mut tx, Siblings::Items, &left).await?;
+        touch(&mut tx, course_id).await?;
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.mover_elemento", "curso", course_id).with(serde_json::json!({"elemento": item_id, "de_modulo": item.module_id, "a_modulo": module_id})),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Changes a quiz's title, whether it is required, and its settings, checked as when it was
+    /// created; on a published or archived course the draw must fit the bank.
+    pub async fn update_quiz(&self, actor: &Actor, course_id: i64, item_id: i64, title: &str, required: bool, settings: QuizSettings) -> Result<()> {
+        let ItemDraft::Quiz { title, settings, required, .. } = validate_item(&ItemDraft::Quiz { title: title.into(), settings, required, questions: vec![] })? else {
+            unreachable!("a quiz stays a quiz")
+        };
+        let mut tx = self.begin().await?;
+        let course = course_in_tx(&mut tx, course_id).await?;
+        let item = item_in_tx(&mut tx, course_id, item_id).await?;
+        if !item.is_quiz() {
+            return Err(StoreError::NotFound("ese elemento no es un cuestionario".into()));
+        }
+        if course.status() != CourseStatus::Borrador {
+            let bank = bank_size(&mut tx, item_id).await?;
+            check_quiz_bank(&title, &settings, bank as usize).map_err(invalid)?;
+        }
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE course_items SET title = $1, required = $2, pass_percent = $3, attempt_limit = $4, draw_count = $5 WHERE id = $6")
+            .bind(&title)
+            .bind(required)
+            .bind(settings.pass_percent)
+            .bind(settings.attempt_limit)
+            .bind(settings.draw_count)
+            .bind(item_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        touch(&mut tx, course_id).await?;
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.cuestionario", "curso", course_id).with(serde_json::json!({
+                "elemento": item_id, "titulo": title, "obligatorio": required, "aprobatoria": settings.pass_percent,
+                "intentos": settings.attempt_limit, "preguntas_por_intento": settings.draw_count,
+            })),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Changes a question: prompt, kind, feedback, options and which are correct. Options keep
+    /// their ids position by position, so an open attempt's answers still point at them; grades
+    /// already given are not recomputed.
+    pub async fn update_question(&self, actor: &Actor, course_id: i64, item_id: i64, question_id: i64, q: &QuestionDraft) -> Result<()> {
+        let q = q.validate().map_err(invalid)?;
+        let mut tx = self.begin().await?;
+        item_in_tx(&mut tx, course_id, item_id).await?;
+        let found: Option<i64> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT id FROM quiz_questions WHERE id = $1 AND item_id = $2").bind(question_id).bind(item_id).fetch_optional(&mut *c).await?);
+        found.ok_or_else(|| StoreError::NotFound("esa pregunta no es de este cuestionario".into()))?;
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE quiz_questions SET kind = $1, prompt = $2, feedback = $3 WHERE id = $4")
+            .bind(q.kind.code())
+            .bind(&q.prompt)
+            .bind(&q.feedback)
+            .bind(question_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        let existing: Vec<i64> =
+            on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT id FROM quiz_options WHERE question_id = $1 ORDER BY position, id").bind(question_id).fetch_all(&mut *c).await?);
+        for (n, o) in q.options.iter().enumerate() {
+            match existing.get(n) {
+                Some(id) => on_tx!(&mut tx, |c| sqlx::query("UPDATE quiz_options SET position = $1, text = $2, correct = $3 WHERE id = $4")
+                    .bind(n as i64 + 1)
+                    .bind(&o.text)
+                    .bind(o.correct)
+                    .bind(*id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected()),
+                None => on_tx!(&mut tx, |c| sqlx::query("INSERT INTO quiz_options (question_id, position, text, correct) VALUES ($1, $2, $3, $4)")
+                    .bind(question_id)
+                    .bind(n as i64 + 1)
+                    .bind(&o.text)
+                    .bind(o.correct)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected()),
+            };
+        }
+        for id in existing.iter().skip(q.options.len()) {
+            on_tx!(&mut tx, |c| sqlx::query("DELETE FROM quiz_options WHERE id = $1").bind(*id).execute(&mut *c).await?.rows_affected());
+        }
+        touch(&mut tx, course_id).await?;
+        append(&mut tx, actor, Event::new("curso.editar_pregunta", "curso", course_id).with(serde_json::json!({"cuestionario": item_id, "pregunta": question_id}))).await?;
+        tx.commit().await
+    }
+
+    /// Deletes a lesson or quiz (see [`violeta_domain::learning::check_removal`] for when it
+    /// may not be). Completions already recorded stay.
+    pub async fn delete_item(&self, actor: &Actor, course_id: i64, item_id: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let course = course_in_tx(&mut tx, course_id).await?;
+        let item = item_in_tx(&mut tx, course_id, item_id).await?;
+        let learners = learners_with_records(&mut tx, "i.id = $1", item_id).await?;
+        let left = count_items(&mut tx, course_id).await? - 1;
+        let what = if item.is_quiz() { Removal::Quiz } else { Removal::Lesson };
+        check_removal(course.status(), what, &item.title, learners, left.max(0) as usize).map_err(StoreError::Conflict)?;
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM course_items WHERE id = $1").bind(item_id).execute(&mut *c).await?.rows_affected());
+        let rest = siblings(&mut tx, Siblings::Items, item.module_id).await?;
+        renumber(&mut tx, Siblings::Items, &rest).await?;
+        touch(&mut tx, course_id).await?;
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.eliminar_elemento", "curso", course_id)
+                .with(serde_json::json!({"elemento": item_id, "tipo": item.kind, "titulo": item.title, "modulo": item.module_id, "registros_borrados": learners})),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Deletes a module with its lessons and quizzes, under the same rule as [`Store::delete_item`].
+    pub async fn delete_module(&self, actor: &Actor, course_id: i64, module_id: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let course = course_in_tx(&mut tx, course_id).await?;
+        let module = module_in_tx(&mut tx, course_id, module_id).await?;
+        let learners = learners_with_records(&mut tx, "i.module_id = $1", module_id).await?;
+        let inside: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM course_items WHERE module_id = $1").bind(module_id).fetch_one(&mut *c).await?);
+        let left = count_items(&mut tx, course_id).await? - inside;
+        check_removal(course.status(), Removal::Module, &module.title, learners, left.max(0) as usize).map_err(StoreError::Conflict)?;
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM course_items WHERE module_id = $1").bind(module_id).execute(&mut *c).await?.rows_affected());
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM course_modules WHERE id = $1").bind(module_id).execute(&mut *c).await?.rows_affected());
+        let rest = siblings(&mut tx, Siblings::Modules, course_id).await?;
+        renumber(&mut tx, Siblings::Modules, &rest).await?;
+        touch(&mut tx, course_id).await?;
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.eliminar_modulo", "curso", course_id)
+                .with(serde_json::json!({"modulo": module_id, "titulo": module.title, "elementos": inside, "registros_borrados": learners})),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// How many enrolments have records (lessons seen, quiz attempts) in an item, or in a
+    /// module's items: what a deletion would erase, for the confirmation page.
+    pub async fn records_in(&self, course_id: i64, module_id: Option<i64>, item_id: Option<i64>) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let n = match (module_id, item_id) {
+            (_, Some(item)) => {
+                item_in_tx(&mut tx, course_id, item).await?;
+                learners_with_records(&mut tx, "i.id = $1", item).await?
+            }
+            (Some(module), None) => {
+                module_in_tx(&mut tx, course_id, module).await?;
+                learners_with_records(&mut tx, "i.module_id = $1", module).await?
+            }
+            (None, None) => 0,
+        };
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    // ----- attempts granted by staff -----
+
+    /// Gives a learner who used up her attempts at a quiz one more, with the reason; audited.
+    /// Returns the attempts she now has left.
+    pub async fn grant_attempt(&self, actor: &Actor, course_id: i64, enrolment_id: i64, item_id: i64, reason: &str) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        let e = enrolment_in_tx(&mut tx, enrolment_id).await?;
+        if e.course_id != course_id {
+            return Err(StoreError::NotFound("esa inscripción no es de este curso".into()));
+        }
+        let item = item_in_tx(&mut tx, course_id, item_id).await?;
+        if !item.is_quiz() {
+            return Err(StoreError::NotFound("ese elemento no es un cuestionario".into()));
+        }
+        let (used, passed, granted) = attempt_standing(&mut tx, enrolment_id, item_id).await?;
+        let reason = violeta_domain::learning::check_grant(item.attempt_limit, granted, used, passed, reason).map_err(invalid)?;
+        on_tx!(&mut tx, |c| sqlx::query("INSERT INTO quiz_attempt_grants (enrolment_id, item_id, reason, granted_at) VALUES ($1, $2, $3, $4)")
+            .bind(enrolment_id)
+            .bind(item_id)
+            .bind(&reason)
+            .bind(now())
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.otorgar_intento", "inscripcion", enrolment_id)
+                .with(serde_json::json!({"curso": course_id, "persona": e.person_id, "cuestionario": item_id, "motivo": reason})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(attempts_left(item.attempt_limit, granted + 1, used).unwrap_or(0))
+    }
+
+    /// Extra attempts staff granted a learner at a quiz.
+    pub async fn attempts_granted(&self, enrolment_id: i64, item_id: i64) -> Result<i64> {
+        Ok(on_pool!(self, |p| sqlx::query_scalar("SELECT COUNT(*) FROM quiz_attempt_grants WHERE enrolment_id = $1 AND item_id = $2")
+            .bind(enrolment_id)
+            .bind(item_id)
+            .fetch_one(p)
+            .await?))
+    }
+
+    // ----- a course's participants -----
+
+    /// A course's learners within the reader's people scope, found by name or CURP, with what
+    /// each has done; and how many match. Names are personal data: the read is recorded in
+    /// the audit trail with the people shown, in the same transaction.
+    pub async fn course_participants(
+        &self,
+        actor: &Actor,
+        scope: violeta_domain::access::PeopleScope,
+        course_id: i64,
+        query: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Participant>, i64)> {
+        let (mode, inst) = crate::people::scope_bind(scope);
+        // The search key holds the name and the CURP (as people's search does).
+        let pattern = query.map(str::trim).filter(|q| !q.is_empty()).map(|q| format!("%{}%", violeta_domain::text::search_key(q)));
+        let list_sql = format!(
+            "SELECT e.id AS enrolment_id, p.id AS person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, \
+             p.curp, i.name AS institution, e.enrolled_at, e.completed_at, \
+             (SELECT folio FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = e.course_id AND k.person_id = e.person_id AND k.revoked_at IS NULL) AS folio, \
+             (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
+             (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id) AS tried, \
+             (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
+             (SELECT STRING_AGG(CAST(g.item_id AS TEXT), ',') FROM quiz_attempt_grants g WHERE g.enrolment_id = e.id) AS granted \
+             {PARTICIPANTS_FROM} ORDER BY p.first_surname, p.second_surname, p.given_names, e.id LIMIT $5 OFFSET $6"
+        );
+        let count_sql = format!("SELECT COUNT(*) {PARTICIPANTS_FROM}");
+        let mut tx = self.begin().await?;
+        course_in_tx(&mut tx, course_id).await?;
+        let rows: Vec<ParticipantRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(list_sql.clone()))
+            .bind(mode)
+            .bind(inst)
+            .bind(course_id)
+            .bind(&pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *c)
+            .await?);
+        let total: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(mode)
+            .bind(inst)
+            .bind(course_id)
+            .bind(&pattern)
+            .fetch_one(&mut *c)
+            .await?);
+        let people: Vec<i64> = rows.iter().map(|r| r.person_id).collect();
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.consultar_participantes", "curso", course_id).with(serde_json::json!({"busqueda": pattern.is_some(), "personas": people})),
+        )
+        .await?;
+        tx.commit().await?;
+        let list = rows
+            .into_iter()
+            .map(|r| Participant {
+                enrolment_id: r.enrolment_id,
+                person_id: r.person_id,
+                name: r.name,
+                curp: r.curp,
+                institution: r.institution,
+                enrolled_at: r.enrolled_at,
+                completed_at: r.completed_at,
+                folio: r.folio,
+                done: Done { lessons_seen: id_list(r.seen).into_iter().collect(), quizzes_passed: id_list(r.passed).into_iter().collect() },
+                attempts: tally(id_list(r.tried)),
+                granted: tally(id_list(r.granted)),
+            })
+            .collect();
+        Ok((list, total))
     }
 }

@@ -11,7 +11,9 @@ use violeta_domain::curp::check_digit;
 use violeta_domain::learning::{CompletionRule, CourseInfo, CourseStatus, EnrolmentSource, ItemDraft, OptionDraft, QuestionDraft, QuestionKind, QuizSettings};
 use violeta_domain::person::{PersonDraft, PersonInput, SexConvention};
 use violeta_store::credentials::{IssuerInput, Signing};
-use violeta_store::learning::{Dimension, EnrolmentRow, ReportFilter};
+use violeta_domain::access::PeopleScope;
+use violeta_store::audit::AuditFilter;
+use violeta_store::learning::{Dimension, Direction, EnrolmentRow, ReportFilter};
 use violeta_store::training::PersonRef;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
@@ -20,7 +22,9 @@ on_both_backends!(
     a_course_is_authored_enrolled_completed_and_certified,
     bulk_enrolment_matches_curps_and_counts_once,
     reports_group_and_drill_down,
-    a_learners_view_is_her_rows_and_the_revision_follows_every_change
+    a_learners_view_is_her_rows_and_the_revision_follows_every_change,
+    editing_the_structure_keeps_order_and_what_learners_did,
+    a_learner_who_used_her_attempts_gets_one_more
 );
 
 fn staff() -> Actor {
@@ -197,6 +201,25 @@ async fn a_learners_view_is_her_rows_and_the_revision_follows_every_change(db: &
     raised(s.course_light(course_id).await.unwrap().revision, "a removed question");
     s.add_course_file(&staff(), course_id, "figura.png", &[1, 2, 3]).await.unwrap();
     raised(s.course_light(course_id).await.unwrap().revision, "a new file");
+    // Editing the structure: every kind of change raises it too.
+    s.rename_module(&staff(), course_id, module, "Lecturas").await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a renamed module");
+    s.move_module(&staff(), course_id, module, Direction::Up).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a module moved up");
+    s.move_item(&staff(), course_id, quiz, Direction::Up).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "an item moved up");
+    let first_module = s.course_content(course_id).await.unwrap().item(lesson).unwrap().module_id;
+    s.move_item_to(&staff(), course_id, optional, first_module).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "an item moved to another module");
+    s.update_quiz(&staff(), course_id, quiz, "Evaluación final", true, QuizSettings { pass_percent: 100, attempt_limit: Some(3), draw_count: Some(2) }).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "edited quiz settings");
+    let first_question = s.questions(quiz).await.unwrap()[0].id;
+    s.update_question(&staff(), course_id, quiz, first_question, &question("¿Uno, revisado?", "Sí", "No")).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "an edited question");
+    s.delete_item(&staff(), course_id, optional).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a deleted item");
+    s.delete_module(&staff(), course_id, module).await.unwrap();
+    raised(s.course_light(course_id).await.unwrap().revision, "a deleted module");
     let info = CourseInfo { code: "REV-1".into(), title: "Perspectiva de género (2.ª edición)".into(), minutes: 240, completion_rule: Some(CompletionRule::Seleccion), ..Default::default() };
     s.update_course(&staff(), course_id, &info, None, None).await.unwrap();
     raised(s.course_light(course_id).await.unwrap().revision, "edited course details");
@@ -284,4 +307,194 @@ async fn reports_group_and_drill_down(db: &TestStore) {
     let tomorrow = violeta_domain::hours::mexico_city_now().date().succ_opt().unwrap();
     let none = s.completion_report(Dimension::Curso, &ReportFilter { from: Some(tomorrow), ..Default::default() }).await.unwrap();
     assert!(none.is_empty());
+}
+
+/// Positions as the content lists them, per module: (module title, [item titles]).
+async fn outline(s: &Store, course_id: i64) -> Vec<(String, Vec<String>)> {
+    let content = s.course_content(course_id).await.unwrap();
+    for (n, (m, items)) in content.modules.iter().enumerate() {
+        assert_eq!(m.position, n as i64 + 1, "module positions are dense");
+        for (k, i) in items.iter().enumerate() {
+            assert_eq!(i.position, k as i64 + 1, "item positions in «{}» are dense", m.title);
+        }
+    }
+    content.modules.iter().map(|(m, items)| (m.title.clone(), items.iter().map(|i| i.title.clone()).collect())).collect()
+}
+
+fn lesson(title: &str) -> ItemDraft {
+    ItemDraft::Lesson { title: title.into(), body: "Texto.".into(), video_url: String::new(), required: true }
+}
+
+/// Authors reorder, move, edit and delete; positions stay dense; on a published course what
+/// learners did cannot be deleted; completions and grades survive every edit; all audited.
+async fn editing_the_structure_keeps_order_and_what_learners_did(db: &TestStore) {
+    let s = &db.store;
+    let (course_id, intro, quiz) = course(s, "ED-1").await;
+    let first = s.course_content(course_id).await.unwrap().modules[0].0.id;
+    let second = s.add_module(&staff(), course_id, "Dos").await.unwrap();
+    let third = s.add_module(&staff(), course_id, "Tres").await.unwrap();
+    let a = s.add_item(&staff(), second, &lesson("A")).await.unwrap();
+    let b = s.add_item(&staff(), second, &lesson("B")).await.unwrap();
+    let c = s.add_item(&staff(), second, &lesson("C")).await.unwrap();
+
+    s.move_module(&staff(), course_id, third, Direction::Up).await.unwrap();
+    s.move_module(&staff(), course_id, first, Direction::Up).await.unwrap(); // already first: nothing changes
+    s.move_item(&staff(), course_id, c, Direction::Up).await.unwrap();
+    s.move_item(&staff(), course_id, c, Direction::Up).await.unwrap();
+    s.move_item(&staff(), course_id, a, Direction::Down).await.unwrap();
+    s.move_item_to(&staff(), course_id, b, third).await.unwrap();
+    s.rename_module(&staff(), course_id, third, "  Tres:   casos ").await.unwrap();
+    let titles = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        outline(s, course_id).await,
+        vec![
+            ("Conceptos básicos".to_string(), titles(&["Sexo y género", "Evaluación"])),
+            ("Tres: casos".to_string(), titles(&["B"])),
+            ("Dos".to_string(), titles(&["C", "A"])),
+        ]
+    );
+    // Another course's module, an empty title, an item of another course: refused.
+    let (other, other_lesson, _) = course(s, "ED-2").await;
+    let other_module = s.course_content(other).await.unwrap().modules[0].0.id;
+    assert!(matches!(s.move_item_to(&staff(), course_id, a, other_module).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(s.rename_module(&staff(), course_id, third, " ").await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.delete_item(&staff(), course_id, other_lesson).await, Err(StoreError::NotFound(_))));
+
+    // Quiz settings are checked as when created: on a published course the draw fits the bank.
+    let err = s.update_quiz(&staff(), course_id, quiz, "Evaluación", true, QuizSettings { pass_percent: 100, attempt_limit: Some(2), draw_count: Some(5) }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("saca 5 preguntas") && m.contains("banco tiene 3")), "{err}");
+    let err = s.update_quiz(&staff(), course_id, quiz, "Evaluación", true, QuizSettings { pass_percent: 0, attempt_limit: None, draw_count: None }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(matches!(s.update_quiz(&staff(), course_id, intro, "L", true, QuizSettings { pass_percent: 80, attempt_limit: None, draw_count: None }).await, Err(StoreError::NotFound(_))));
+
+    // A learner completes the course.
+    let learner = s.create_person(&staff(), &person(40)).await.unwrap();
+    let e = s.enrol(&staff(), course_id, learner, EnrolmentSource::Autoinscripcion, None).await.unwrap();
+    for item in [intro, c, a, b] {
+        s.visit_item(&staff(), e.id, item, None).await.unwrap();
+    }
+    let (attempt, drawn) = s.open_attempt(&staff(), e.id, quiz).await.unwrap();
+    let (_, step) = s.submit_attempt(&staff(), e.id, attempt.id, &answers(&drawn, true), None).await.unwrap();
+    assert!(step.completed);
+
+    // What she did cannot be deleted from the published course; the refusal says what to do.
+    let err = s.delete_item(&staff(), course_id, intro).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("1 persona ya tiene registros") && m.contains("márquela como opcional") && m.contains("versión mayor")), "{err}");
+    let err = s.delete_module(&staff(), course_id, first).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("el módulo «Conceptos básicos»")), "{err}");
+    assert!(matches!(s.delete_item(&staff(), course_id, quiz).await, Err(StoreError::Conflict(_))));
+    // An item nobody has records in can go; positions close up.
+    let d = s.add_item(&staff(), second, &lesson("D")).await.unwrap();
+    s.move_item(&staff(), course_id, d, Direction::Up).await.unwrap();
+    s.delete_item(&staff(), course_id, d).await.unwrap();
+    assert_eq!(outline(s, course_id).await[2].1, titles(&["C", "A"]));
+    let empty = s.add_module(&staff(), course_id, "Vacío").await.unwrap();
+    s.move_module(&staff(), course_id, empty, Direction::Up).await.unwrap();
+    s.delete_module(&staff(), course_id, empty).await.unwrap();
+    assert_eq!(outline(s, course_id).await.len(), 3);
+
+    // Editing a question keeps its options' ids position by position; the bank cannot shrink
+    // below the draw on a published course.
+    let bank = s.questions(quiz).await.unwrap();
+    let q = &bank[0];
+    let edited = QuestionDraft {
+        kind: QuestionKind::Multiple,
+        prompt: "¿Cuáles?".into(),
+        feedback: "Vea el módulo 1.".into(),
+        options: vec![
+            OptionDraft { text: "Primera".into(), correct: true },
+            OptionDraft { text: "Segunda".into(), correct: true },
+            OptionDraft { text: "Tercera".into(), correct: false },
+        ],
+    };
+    s.update_question(&staff(), course_id, quiz, q.id, &edited).await.unwrap();
+    let after = s.questions(quiz).await.unwrap().into_iter().find(|x| x.id == q.id).unwrap();
+    assert_eq!((after.prompt.as_str(), after.kind(), after.options.len()), ("¿Cuáles?", QuestionKind::Multiple, 3));
+    assert_eq!(after.options[0].id, q.options[0].id);
+    assert_eq!(after.options[1].id, q.options[1].id);
+    assert!(after.options[1].correct);
+    let bad = QuestionDraft { options: vec![OptionDraft { text: "Sola".into(), correct: true }], ..edited.clone() };
+    assert!(matches!(s.update_question(&staff(), course_id, quiz, q.id, &bad).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.update_question(&staff(), course_id, intro, q.id, &edited).await, Err(StoreError::NotFound(_))));
+    s.remove_question(&staff(), bank[2].id).await.unwrap();
+    let err = s.remove_question(&staff(), bank[1].id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("no se puede quitar la pregunta")), "{err}");
+
+    // Her completion and her grade survive every edit: optional quiz, questions gone, and on a
+    // draft even the deletion of what she did.
+    s.update_quiz(&staff(), course_id, quiz, "Evaluación", false, QuizSettings { pass_percent: 50, attempt_limit: Some(1), draw_count: Some(1) }).await.unwrap();
+    s.set_course_status(&staff(), course_id, CourseStatus::Borrador).await.unwrap();
+    for q in s.questions(quiz).await.unwrap() {
+        s.remove_question(&staff(), q.id).await.unwrap();
+    }
+    let graded = s.attempts(e.id, quiz).await.unwrap();
+    assert_eq!((graded[0].score_percent, graded[0].passed), (Some(100), Some(true)));
+    s.delete_module(&staff(), course_id, third).await.unwrap();
+    s.delete_item(&staff(), course_id, intro).await.unwrap();
+    assert!(s.enrolment_of(course_id, learner).await.unwrap().unwrap().completed_at.is_some());
+    assert_eq!(outline(s, course_id).await.len(), 2);
+
+    // Every change is in the audit trail.
+    let audit = s.audit_entries(&AuditFilter { entity: Some("curso".into()), entity_id: Some(course_id.to_string()), actor_id: None }, 500, 0).await.unwrap();
+    for action in ["curso.mover_modulo", "curso.mover_elemento", "curso.renombrar_modulo", "curso.cuestionario", "curso.editar_pregunta", "curso.eliminar_elemento", "curso.eliminar_modulo"] {
+        assert!(audit.iter().any(|a| a.action == action), "{action} not audited");
+    }
+}
+
+/// A learner who used up her attempts gets one more from staff, with a reason; the audit
+/// trail keeps it, and the «Participantes» list shows where she stands (within scope).
+async fn a_learner_who_used_her_attempts_gets_one_more(db: &TestStore) {
+    let s = &db.store;
+    let (course_id, _, quiz) = course(s, "INT-1").await;
+    let learner = s.create_person(&staff(), &person(50)).await.unwrap();
+    let e = s.enrol(&staff(), course_id, learner, EnrolmentSource::Autoinscripcion, None).await.unwrap();
+    let fail = |e: i64| async move {
+        let (attempt, drawn) = s.open_attempt(&staff(), e, quiz).await.unwrap();
+        s.submit_attempt(&staff(), e, attempt.id, &answers(&drawn, false), None).await.unwrap();
+    };
+    // Not yet used up: refused, and said why.
+    fail(e.id).await;
+    let err = s.grant_attempt(&staff(), course_id, e.id, quiz, "Se cortó la luz").await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("le queda 1 intento")), "{err}");
+    fail(e.id).await;
+    let err = s.open_attempt(&staff(), e.id, quiz).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ya usó sus 2 intentos")), "{err}");
+
+    // The list shows her quiz as used up.
+    let (list, total) = s.course_participants(&staff(), PeopleScope::All, course_id, Some("lópez"), 50, 0).await.unwrap();
+    assert_eq!((list.len(), total), (1, 1));
+    let content = s.course_content(course_id).await.unwrap();
+    assert_eq!(list[0].exhausted(&content).iter().map(|i| i.id).collect::<Vec<_>>(), vec![quiz]);
+    assert_eq!(list[0].percent(&content, CompletionRule::Todo), 0);
+    assert_eq!(s.course_participants(&staff(), PeopleScope::All, course_id, Some(&curp(50)), 50, 0).await.unwrap().1, 1);
+    assert_eq!(s.course_participants(&staff(), PeopleScope::All, course_id, Some("ZZZ"), 50, 0).await.unwrap().1, 0);
+    assert_eq!(s.course_participants(&staff(), PeopleScope::Institution(999_999), course_id, None, 50, 0).await.unwrap().1, 0);
+    assert_eq!(s.course_participants(&staff(), PeopleScope::Nobody, course_id, None, 50, 0).await.unwrap().1, 0);
+
+    // A reason is required; then one more attempt, and only one.
+    assert!(matches!(s.grant_attempt(&staff(), course_id, e.id, quiz, "  ").await, Err(StoreError::Invalid(ref m)) if m.contains("motivo")));
+    assert_eq!(s.grant_attempt(&staff(), course_id, e.id, quiz, "Se cortó la luz durante el intento").await.unwrap(), 1);
+    assert_eq!(s.attempts_granted(e.id, quiz).await.unwrap(), 1);
+    assert!(matches!(s.grant_attempt(&staff(), course_id, e.id, quiz, "Otra vez").await, Err(StoreError::Invalid(_))));
+    let (list, _) = s.course_participants(&staff(), PeopleScope::All, course_id, None, 50, 0).await.unwrap();
+    assert!(list[0].exhausted(&content).is_empty());
+    fail(e.id).await;
+    let err = s.open_attempt(&staff(), e.id, quiz).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ya usó sus 3 intentos")), "{err}");
+    s.grant_attempt(&staff(), course_id, e.id, quiz, "Segunda oportunidad acordada").await.unwrap();
+    let (attempt, drawn) = s.open_attempt(&staff(), e.id, quiz).await.unwrap();
+    s.submit_attempt(&staff(), e.id, attempt.id, &answers(&drawn, true), None).await.unwrap();
+    let err = s.grant_attempt(&staff(), course_id, e.id, quiz, "Más").await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("ya aprobó")), "{err}");
+
+    // Another course's enrolment, or an item that is not a quiz: not found.
+    let (other, other_lesson, _) = course(s, "INT-2").await;
+    assert!(matches!(s.grant_attempt(&staff(), other, e.id, quiz, "x").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(s.grant_attempt(&staff(), course_id, e.id, other_lesson, "x").await, Err(StoreError::NotFound(_))));
+
+    // The grants and the list's reads are audited.
+    let grants = s.audit_entries(&AuditFilter { entity: Some("inscripcion".into()), entity_id: Some(e.id.to_string()), actor_id: None }, 100, 0).await.unwrap();
+    assert_eq!(grants.iter().filter(|a| a.action == "curso.otorgar_intento").count(), 2);
+    let reads = s.audit_entries(&AuditFilter { entity: Some("curso".into()), entity_id: Some(course_id.to_string()), actor_id: None }, 100, 0).await.unwrap();
+    assert!(reads.iter().any(|a| a.action == "curso.consultar_participantes"));
 }

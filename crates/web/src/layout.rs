@@ -62,6 +62,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "constancias" => "Las constancias se emitieron.",
         "revocada" => "La constancia quedó revocada.",
         "reemitida" => "Se emitió la constancia corregida; la anterior quedó reemplazada.",
+        "eliminado" => "Se eliminó.",
+        "intento" => "Se otorgó un intento más: la persona ya puede volver a presentar el cuestionario.",
         // Alerta Rosa
         "caso_creado" => "El caso quedó registrado con su folio.",
         "riesgo" => "La evaluación de riesgo y el consentimiento quedaron registrados.",

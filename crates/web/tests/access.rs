@@ -153,6 +153,17 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("POST", "/cursos/{id}/elementos/{item}", Roles(COURSE_STAFF)),
     ("POST", "/cursos/{id}/elementos/{item}/preguntas", Roles(COURSE_STAFF)),
     ("POST", "/cursos/{id}/elementos/{item}/preguntas/{question}/quitar", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}/preguntas/{question}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}/cuestionario", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}/mover", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/elementos/{item}/eliminar", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/modulos/{module}", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/modulos/{module}/mover", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/modulos/{module}/eliminar", Roles(COURSE_STAFF)),
+    // A course's participants (names: course staff, within their people scope; audited) and
+    // an extra quiz attempt for one of them.
+    ("GET", "/cursos/{id}/participantes", Roles(COURSE_STAFF)),
+    ("POST", "/cursos/{id}/participantes/{enrolment}/intentos", Roles(COURSE_STAFF)),
     ("GET", "/cursos/{id}/vista-previa/{item}", Roles(COURSE_STAFF)),
     ("POST", "/cursos/{id}/archivos", Roles(COURSE_STAFF)),
     ("POST", "/cursos/{id}/grupos", Roles(COURSE_STAFF)),
@@ -231,6 +242,13 @@ const EXPECTED: &[(&str, &str, May)] = &[
     ("GET", "/api/v1/personas/{id}", Roles(PEOPLE_READERS)),
     ("GET", "/api/v1/personas/{id}/contacto", Roles(CONTACT_READERS)),
     ("GET", "/api/v1/auditoria", Roles(ADMIN_ONLY)),
+    // Learning centre: every account that takes courses sees the catalogue (published only,
+    // without figures, unless it manages courses) and its own courses; enrolments are for
+    // course staff.
+    ("GET", "/api/v1/cursos", Roles(LEARNERS)),
+    ("GET", "/api/v1/cursos/{id}", Roles(LEARNERS)),
+    ("GET", "/api/v1/cursos/{id}/inscripciones", Roles(COURSE_STAFF)),
+    ("GET", "/api/v1/aprender/cursos", Roles(LEARNERS)),
     // Alerta Rosa: staff pages, public pages and feeds, JSON API
     ("GET", "/alerta-rosa", Roles(ALERT_OPERATORS)),
     ("GET", "/alerta-rosa/nuevo", Roles(ALERT_OPERATORS)),
@@ -378,6 +396,8 @@ impl Examples {
             .replace("{item}", "1")
             .replace("{attempt}", "1")
             .replace("{question}", "1")
+            .replace("{module}", "1")
+            .replace("{enrolment}", "1")
             .replace("{name}", "portada.png")
             .replace("{folio}", "VIO-0000-0000-0000")
             .replace("{archivo}", "VIO-0000-0000-0000.pdf")

@@ -251,3 +251,228 @@ async fn the_completion_report_counts_exports_and_drills_down() {
     app.get(&instructor, &format!("/cursos/reportes/personas?por=curso&clave={course}&concluidas=true")).await.expect(403);
     app.cleanup().await;
 }
+
+/// A course for the editing tests, through the store: (course, [module ids], lesson, quiz with
+/// three questions and one attempt).
+async fn editable_course(app: &TestApp, code: &str, publish: bool) -> (i64, Vec<i64>, i64, i64) {
+    use violeta_domain::learning::{CourseInfo, CourseStatus, ItemDraft, QuestionDraft, QuestionKind, QuizSettings};
+    let s = app.store();
+    let id = s.create_course(&test_actor(), &CourseInfo { code: code.into(), title: format!("Curso {code}"), minutes: 60, ..Default::default() }, None, None).await.unwrap();
+    let uno = s.add_module(&test_actor(), id, "Uno").await.unwrap();
+    let dos = s.add_module(&test_actor(), id, "Dos").await.unwrap();
+    let lesson = s.add_item(&test_actor(), uno, &ItemDraft::Lesson { title: "Primera lección".into(), body: "Texto.".into(), video_url: String::new(), required: true }).await.unwrap();
+    s.add_item(&test_actor(), uno, &ItemDraft::Lesson { title: "Segunda lección".into(), body: "Texto.".into(), video_url: String::new(), required: true }).await.unwrap();
+    let quiz = s
+        .add_item(&test_actor(), dos, &ItemDraft::Quiz { title: "Examen".into(), settings: QuizSettings { pass_percent: 100, attempt_limit: Some(1), draw_count: Some(2) }, required: true, questions: vec![] })
+        .await
+        .unwrap();
+    for p in ["¿Uno?", "¿Dos?", "¿Tres?"] {
+        s.add_question(&test_actor(), quiz, &QuestionDraft::from_form(QuestionKind::Unica, p, "*Sí\nNo", "").unwrap()).await.unwrap();
+    }
+    if publish {
+        s.set_course_status(&test_actor(), id, CourseStatus::Publicado).await.unwrap();
+    }
+    (id, vec![uno, dos], lesson, quiz)
+}
+
+fn titles(content: &violeta_store::learning::Content) -> Vec<Vec<String>> {
+    content.modules.iter().map(|(_, items)| items.iter().map(|i| i.title.clone()).collect()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authors_reorder_edit_and_delete_with_a_confirmation_step() {
+    let app = app_with_key().await;
+    let staff = app.login_demo("instruccion", addr(80)).await;
+    let (id, modules, lesson, quiz) = editable_course(&app, "ED-WEB", false).await;
+    let page = app.get(&staff, &format!("/cursos/{id}")).await;
+    page.expect(200).expect_contains("Eliminar el módulo…").expect_contains("Mover a…").expect_contains("aria-label=\"Subir «Segunda lección»\"");
+
+    // ↓ and «Mover a…»; a move without a direction is refused.
+    assert!(app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/mover"), &[("direccion", "abajo")]).await.is_redirect());
+    assert!(app.post_form(&staff, &format!("/cursos/{id}/modulos/{}/mover", modules[1]), &[("direccion", "arriba")]).await.is_redirect());
+    let r = app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/mover"), &[("modulo", &modules[1].to_string())]).await;
+    assert!(r.is_redirect(), "{}", r.body);
+    app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/mover"), &[]).await.expect(422).expect_contains("indique si el elemento sube, baja");
+    assert!(app.post_form(&staff, &format!("/cursos/{id}/modulos/{}", modules[0]), &[("titulo", "Introducción")]).await.is_redirect());
+    app.post_form(&staff, &format!("/cursos/{id}/modulos/{}", modules[0]), &[("titulo", " ")]).await.expect(422).expect_contains("indique el título del módulo");
+    let content = app.store().course_content(id).await.unwrap();
+    assert_eq!(titles(&content), vec![vec!["Examen".to_string(), "Primera lección".to_string()], vec!["Segunda lección".to_string()]]);
+    assert_eq!(content.modules[1].0.title, "Introducción");
+
+    // Deleting asks first (a page with «Confirmo», no script), then deletes.
+    let r = app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/eliminar"), &[]).await;
+    r.expect(200).expect_contains("¿Eliminar la lección «Primera lección»?").expect_contains("name=\"confirmo\"").expect_contains("Nadie tiene registros");
+    assert!(app.store().course_content(id).await.unwrap().item(lesson).is_some(), "nothing deleted before confirming");
+    let r = app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/eliminar"), &[("confirmo", "si")]).await;
+    assert_eq!(r.location(), Some(format!("/cursos/{id}?aviso=eliminado").as_str()));
+    assert!(app.store().course_content(id).await.unwrap().item(lesson).is_none());
+    let r = app.post_form(&staff, &format!("/cursos/{id}/modulos/{}/eliminar", modules[0]), &[("confirmo", "si")]).await;
+    assert!(r.is_redirect(), "{}", r.body);
+    assert_eq!(app.store().course_content(id).await.unwrap().modules.len(), 1);
+
+    // A quiz's settings and a question, edited; bad input refused in Spanish, keeping what was typed.
+    let item_page = format!("/cursos/{id}/elementos/{quiz}");
+    app.get(&staff, &item_page).await.expect(200).expect_contains("Editar el cuestionario").expect_contains("*Sí\nNo");
+    let settings = [("titulo", "Examen final"), ("aprobatoria", "80"), ("intentos", "dos"), ("preguntas", "2")];
+    app.post_form(&staff, &format!("{item_page}/cuestionario"), &settings).await.expect(422).expect_contains("el número de intentos «dos» no es un número entero");
+    let settings = [("titulo", "Examen final"), ("aprobatoria", "80"), ("intentos", "3"), ("preguntas", "2"), ("opcional", "1")];
+    assert!(app.post_form(&staff, &format!("{item_page}/cuestionario"), &settings).await.is_redirect());
+    let item = app.store().course_content(id).await.unwrap().item(quiz).cloned().unwrap();
+    assert_eq!((item.title.as_str(), item.pass_percent, item.attempt_limit, item.required), ("Examen final", Some(80), Some(3), false));
+    let question = app.store().questions(quiz).await.unwrap()[0].id;
+    let r = app.post_form(&staff, &format!("{item_page}/preguntas/{question}"), &[("tipo", "unica"), ("enunciado", "¿Uno, de nuevo?"), ("opciones", "A\nB")]).await;
+    r.expect(422).expect_contains("No se guardó la pregunta").expect_contains("no tiene respuesta correcta").expect_contains("¿Uno, de nuevo?");
+    let r = app.post_form(&staff, &format!("{item_page}/preguntas/{question}"), &[("tipo", "multiple"), ("enunciado", "¿Cuáles?"), ("opciones", "*A\n*B\nC"), ("retroalimentacion", "Repase.")]).await;
+    assert!(r.is_redirect(), "{}", r.body);
+    let q = app.store().questions(quiz).await.unwrap().into_iter().find(|q| q.id == question).unwrap();
+    assert_eq!((q.prompt.as_str(), q.options.iter().filter(|o| o.correct).count()), ("¿Cuáles?", 2));
+
+    // Every change is audited.
+    let audit: Vec<String> = app.audit_actions("curso", &id.to_string()).await.into_iter().map(|e| e.action).collect();
+    for action in ["curso.mover_elemento", "curso.mover_modulo", "curso.renombrar_modulo", "curso.eliminar_elemento", "curso.eliminar_modulo", "curso.cuestionario", "curso.editar_pregunta"] {
+        assert!(audit.iter().any(|a| a == action), "{action} not in {audit:?}");
+    }
+    // A participante reaches none of it.
+    let learner = app.login_demo("participante", addr(81)).await;
+    app.post_form(&learner, &format!("/cursos/{id}/elementos/{quiz}/eliminar"), &[("confirmo", "si")]).await.expect(403);
+    app.post_form(&learner, &format!("/cursos/{id}/elementos/{quiz}/mover"), &[("direccion", "arriba")]).await.expect(403);
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_learners_did_in_a_published_course_cannot_be_deleted() {
+    let app = app_with_key().await;
+    let staff = app.login_demo("coordinacion", addr(82)).await;
+    let (id, modules, lesson, _) = editable_course(&app, "ED-PUB", true).await;
+    let learner = app.login_demo("participante", addr(83)).await;
+    app.post_form(&learner, &format!("/aprender/cursos/{id}/inscribirme"), &[]).await;
+    let r = app.post_form(&learner, &format!("/aprender/cursos/{id}/elementos/{lesson}/vista"), &[]).await;
+    assert!(r.is_redirect(), "{}", r.body);
+
+    // The confirmation page already says no, and why, and what to do instead.
+    let r = app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/eliminar"), &[]).await;
+    r.expect(200).expect_contains("No se puede").expect_contains("1 persona ya tiene registros").expect_contains("márquela como opcional").expect_contains("versión mayor");
+    assert!(!r.body.contains("name=\"confirmo\""), "no form when the deletion would be refused");
+    // Forcing it is refused by the store all the same; nothing is deleted.
+    let r = app.post_form(&staff, &format!("/cursos/{id}/elementos/{lesson}/eliminar"), &[("confirmo", "si")]).await;
+    r.expect(422).expect_contains("no se puede eliminar la lección «Primera lección»");
+    let r = app.post_form(&staff, &format!("/cursos/{id}/modulos/{}/eliminar", modules[0]), &[("confirmo", "si")]).await;
+    r.expect(422).expect_contains("el módulo «Uno»");
+    assert!(app.store().course_content(id).await.unwrap().item(lesson).is_some());
+    // The course page explains the rule.
+    app.get(&staff, &format!("/cursos/{id}")).await.expect(200).expect_contains("no se puede eliminar");
+    // A draw larger than the bank is refused on a published course.
+    let quiz = app.store().course_content(id).await.unwrap().items().find(|i| i.is_quiz()).unwrap().id;
+    let r = app.post_form(&staff, &format!("/cursos/{id}/elementos/{quiz}/cuestionario"), &[("titulo", "Examen"), ("aprobatoria", "80"), ("intentos", "1"), ("preguntas", "9")]).await;
+    r.expect(422).expect_contains("saca 9 preguntas por intento pero su banco tiene 3");
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_out_of_attempts_gets_another_from_staff() {
+    let app = app_with_key().await;
+    let (id, _, _, quiz) = editable_course(&app, "INT-WEB", true).await;
+    let learner = app.login_demo("participante", addr(84)).await;
+    app.post_form(&learner, &format!("/aprender/cursos/{id}/inscribirme"), &[]).await;
+    // Her only attempt, failed.
+    assert!(app.post_form(&learner, &format!("/aprender/cursos/{id}/elementos/{quiz}/intentos"), &[]).await.is_redirect());
+    let person = app.store().user_by_email(&common::demo_email("participante")).await.unwrap().unwrap().person_id.unwrap();
+    let e = app.store().enrolment_of(id, person).await.unwrap().unwrap();
+    let attempt = app.store().attempts(e.id, quiz).await.unwrap().remove(0);
+    let bank = app.store().questions(quiz).await.unwrap();
+    let wrong: Vec<(String, String)> = attempt
+        .drawn_ids()
+        .iter()
+        .map(|q| (format!("p{q}"), bank.iter().find(|b| b.id == *q).unwrap().options.iter().find(|o| !o.correct).unwrap().id.to_string()))
+        .collect();
+    let fields: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.post_form(&learner, &format!("/aprender/cursos/{id}/elementos/{quiz}/intentos/{}", attempt.id), &fields).await.expect(200).expect_contains("No aprobó");
+    let page = format!("/aprender/cursos/{id}/elementos/{quiz}");
+    app.get(&learner, &page).await.expect(200).expect_contains("Usó todos sus intentos");
+
+    // Staff find her by name and give her one more chance, with a reason.
+    let staff = app.login_demo("instruccion", addr(85)).await;
+    let list = app.get(&staff, &format!("/cursos/{id}/participantes?q=demostraci%C3%B3n")).await;
+    list.expect(200).expect_contains("Patricia Demostración Martínez").expect_contains("DEMP900315MOCMRR").expect_contains("Otorgar un intento más");
+    let grant = format!("/cursos/{id}/participantes/{}/intentos", e.id);
+    app.post_form(&staff, &grant, &[("cuestionario", &quiz.to_string()), ("motivo", " ")]).await.expect(422).expect_contains("indique el motivo");
+    let r = app.post_form(&staff, &grant, &[("cuestionario", &quiz.to_string()), ("motivo", "Se cortó la conexión durante el intento"), ("q", "demostración")]).await;
+    assert!(r.location().is_some_and(|l| l.contains("aviso=intento")), "{:?} {}", r.location(), r.body);
+    app.get(&learner, &page).await.expect(200).expect_contains("Intentos restantes: 1").expect_contains("Intentar de nuevo");
+    // A second grant while she still has one is refused.
+    app.post_form(&staff, &grant, &[("cuestionario", &quiz.to_string()), ("motivo", "Otra")]).await.expect(422).expect_contains("le queda 1 intento");
+
+    let grants: Vec<String> = app.audit_actions("inscripcion", &e.id.to_string()).await.into_iter().map(|a| a.action).collect();
+    assert!(grants.contains(&"curso.otorgar_intento".to_string()), "{grants:?}");
+    let reads: Vec<String> = app.audit_actions("curso", &id.to_string()).await.into_iter().map(|a| a.action).collect();
+    assert!(reads.contains(&"curso.consultar_participantes".to_string()), "{reads:?}");
+    // Learners cannot grant themselves attempts.
+    app.post_form(&learner, &grant, &[("cuestionario", &quiz.to_string()), ("motivo", "yo")]).await.expect(403);
+    app.get(&learner, &format!("/cursos/{id}/participantes")).await.expect(403);
+    app.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_learning_api_answers_by_permission() {
+    let app = app_with_key().await;
+    let course = demo_course(&app).await;
+    let (draft, _, _, quiz) = editable_course(&app, "API-BORR", false).await;
+    let learner = app.login_demo("participante", addr(86)).await;
+    let staff = app.login_demo("coordinacion", addr(87)).await;
+
+    // The catalogue: published courses without figures for her; everything with figures for staff.
+    let mine = app.get(&learner, "/api/v1/cursos").await;
+    mine.expect(200);
+    let list = mine.json();
+    let list = list.as_array().unwrap();
+    assert!(!list.is_empty() && list.iter().all(|c| c["estado"] == "publicado" && c["inscripciones"].is_null()), "{list:?}");
+    let all = app.get(&staff, "/api/v1/cursos").await.json();
+    let all = all.as_array().unwrap();
+    assert!(all.iter().any(|c| c["id"] == draft && c["estado"] == "borrador"));
+    let pg = all.iter().find(|c| c["id"] == course).unwrap();
+    assert_eq!(pg["inscripciones"].as_i64(), Some(app.store().course(course).await.unwrap().enrolled));
+
+    // An outline: modules and items, never the questions or answers; a draft is not hers to see.
+    let outline = app.get(&learner, &format!("/api/v1/cursos/{course}")).await;
+    outline.expect(200);
+    assert!(!outline.json()["modulos"].as_array().unwrap().is_empty());
+    let staff_outline = app.get(&staff, &format!("/api/v1/cursos/{draft}")).await;
+    staff_outline.expect(200);
+    let quiz_json = staff_outline.json()["modulos"][1]["elementos"][0].clone();
+    assert_eq!((quiz_json["id"].as_i64(), quiz_json["tipo"].as_str(), quiz_json["intentos"].as_i64()), (Some(quiz), Some("cuestionario"), Some(1)));
+    assert!(!staff_outline.body.contains("¿Uno?") && !staff_outline.body.contains("correct"), "{}", staff_outline.body);
+    let r = app.get(&learner, &format!("/api/v1/cursos/{draft}")).await;
+    r.expect(404);
+    assert_eq!(r.json()["error"]["codigo"], "no_encontrado");
+
+    // Her own courses, by session and by her account's API token.
+    app.get(&learner, "/api/v1/aprender/cursos").await.expect(200).expect_contains("[]");
+    app.post_form(&learner, &format!("/aprender/cursos/{course}/inscribirme"), &[]).await;
+    let own = app.get(&learner, "/api/v1/aprender/cursos").await.json();
+    assert_eq!((own[0]["curso"]["id"].as_i64(), own[0]["avance"].as_i64(), own[0]["concluido"].is_null()), (Some(course), Some(0), true));
+    let participant = app.user_id(&common::demo_email("participante")).await;
+    app.store().create_api_token(&test_actor(), participant, "app", "vt_prueba_aprender_0a1b2c3d4e").await.unwrap();
+    let token = Who::bearer("vt_prueba_aprender_0a1b2c3d4e", addr(88));
+    assert_eq!(app.get(&token, "/api/v1/aprender/cursos").await.json()[0]["curso"]["id"].as_i64(), Some(course));
+
+    // Enrolments: course staff only, and every read is audited.
+    let r = app.get(&learner, &format!("/api/v1/cursos/{course}/inscripciones")).await;
+    r.expect(403);
+    assert_eq!(r.json()["error"]["codigo"], "prohibido");
+    app.get(&token, &format!("/api/v1/cursos/{course}/inscripciones")).await.expect(403);
+    let before = app.audit_actions("curso", &course.to_string()).await.iter().filter(|a| a.action == "curso.consultar_participantes").count();
+    let page = app.get(&staff, &format!("/api/v1/cursos/{course}/inscripciones?limite=500")).await;
+    page.expect(200);
+    let page = page.json();
+    let c = app.store().course(course).await.unwrap();
+    assert_eq!(page["total"].as_i64(), Some(c.enrolled));
+    let rows = page["inscripciones"].as_array().unwrap();
+    assert_eq!(rows.iter().filter(|r| !r["concluido"].is_null()).count() as i64, c.completed);
+    assert!(rows.iter().filter(|r| !r["concluido"].is_null()).all(|r| r["avance"] == 100));
+    assert!(rows.iter().any(|r| r["nombre"] == "Patricia Demostración Martínez" && r["avance"] == 0));
+    let found = app.get(&staff, &format!("/api/v1/cursos/{course}/inscripciones?q=DEMP900315")).await.json();
+    assert_eq!(found["total"].as_i64(), Some(1));
+    let after = app.audit_actions("curso", &course.to_string()).await.iter().filter(|a| a.action == "curso.consultar_participantes").count();
+    assert_eq!(after, before + 2);
+    app.cleanup().await;
+}

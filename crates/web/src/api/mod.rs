@@ -11,6 +11,8 @@ pub mod map;
 pub mod alerts;
 // Alerta Rosa dissemination (branch alerta-difusion)
 pub mod dissemination;
+// Centro de Aprendizaje Digital
+pub mod learning;
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -18,7 +20,7 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Violeta API", description = "API de Violeta: territorio, declaratorias de AVGM, instituciones, personas y auditoría. Todos los mensajes de error vienen en español."),
+    info(title = "Violeta API", description = "API de Violeta: territorio, declaratorias de AVGM, instituciones, personas, cursos del Centro de Aprendizaje Digital y auditoría. Todos los mensajes de error vienen en español."),
     paths(
         territory::states, territory::municipalities, territory::regions, territory::municipality,
         territory::declarations, territory::declaration,
@@ -30,6 +32,8 @@ use utoipa::{Modify, OpenApi};
         alerts::list, alerts::create, alerts::show, alerts::private, alerts::risk, alerts::activate, alerts::close, alerts::report,
         // Alerta Rosa dissemination
         dissemination::deliveries,
+        // Centro de Aprendizaje Digital
+        learning::list, learning::outline, learning::mine, learning::enrolments,
     ),
     components(schemas(
         territory::StateDto, territory::MunicipalityDto, territory::RegionDto, territory::DeclarationDto, territory::DeclarationDetail,
@@ -42,6 +46,9 @@ use utoipa::{Modify, OpenApi};
         alerts::RiskDto, alerts::ActivateDto, alerts::CloseDto, alerts::MetricDto, alerts::ReportDto,
         // Alerta Rosa dissemination
         dissemination::DisseminationDto, dissemination::PublicationDto, dissemination::DeliveryDto,
+        // Centro de Aprendizaje Digital
+        learning::CourseDto, learning::OutlineDto, learning::ModuleDto, learning::ItemDto, learning::LearnerCourseDto,
+        learning::EnrolmentDto, learning::EnrolmentPage,
     )),
     modifiers(&BearerAuth),
     security(("token" = [])),

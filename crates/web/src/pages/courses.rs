@@ -15,9 +15,10 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use violeta_domain::access::Permission;
-use violeta_domain::learning::{CompletionRule, CourseInfo, CourseStatus, ItemDraft, QuestionDraft, QuestionKind, QuizSettings, parse_hours};
+use violeta_domain::learning::{CompletionRule, CourseInfo, CourseStatus, ItemDraft, QuestionDraft, QuestionKind, QuizSettings, Removal, check_removal, parse_hours};
 use violeta_store::credentials::Signing;
-use violeta_store::learning::{Cohort, Content, Course, Dimension, Item, Question, ReportFilter, ReportPerson, ReportRow};
+use violeta_store::StoreError;
+use violeta_store::learning::{Cohort, Content, Course, Dimension, Direction, Item, Module, Participant, Question, ReportFilter, ReportPerson, ReportRow};
 use violeta_store::training::Programme;
 
 fn opt_i64(s: &str) -> Option<i64> {
@@ -276,8 +277,12 @@ struct ItemPage {
     course: Course,
     item: Item,
     questions: Vec<Question>,
+    /// The course's modules, for «Mover a…».
+    modules: Vec<Module>,
     error: Option<String>,
     q: QuestionForm,
+    /// A question whose edit was refused, with what was typed.
+    editing: Option<(i64, QuestionForm)>,
 }
 
 impl ItemPage {
@@ -286,6 +291,16 @@ impl ItemPage {
     }
     fn kinds(&self) -> &'static [QuestionKind] {
         QuestionKind::ALL
+    }
+    fn is_editing(&self, q: &Question) -> bool {
+        self.editing.as_ref().is_some_and(|(id, _)| *id == q.id)
+    }
+    /// The edit form's values: what was typed when refused, else the question as stored.
+    fn edit_form(&self, q: &Question) -> QuestionForm {
+        match &self.editing {
+            Some((id, f)) if *id == q.id => f.clone(),
+            _ => QuestionForm::of(q),
+        }
     }
 }
 
@@ -301,11 +316,29 @@ pub struct QuestionForm {
     retroalimentacion: String,
 }
 
+impl QuestionForm {
+    /// A stored question as the form writes it: one option per line, the correct ones marked
+    /// with `*`; a true/false question as its answer.
+    fn of(q: &Question) -> QuestionForm {
+        let opciones = if q.kind() == QuestionKind::VerdaderoFalso {
+            q.options.iter().find(|o| o.correct).map(|o| o.text.to_lowercase()).unwrap_or_default()
+        } else {
+            q.options.iter().map(|o| if o.correct { format!("*{}", o.text) } else { o.text.clone() }).collect::<Vec<_>>().join("\n")
+        };
+        QuestionForm { tipo: q.kind().code().into(), enunciado: q.prompt.clone(), opciones, retroalimentacion: q.feedback.clone() }
+    }
+    fn draft(&self) -> Result<QuestionDraft, String> {
+        QuestionDraft::from_form(QuestionKind::parse(&self.tipo).unwrap_or(QuestionKind::Unica), &self.enunciado, &self.opciones, &self.retroalimentacion)
+    }
+}
+
 async fn item_page(state: &AppState, ctx: &Ctx, course_id: i64, item_id: i64, error: Option<String>, q: QuestionForm) -> Result<ItemPage, AppError> {
     let course = state.store.course(course_id).await?;
-    let item = state.store.course_content(course_id).await?.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
+    let content = state.store.course_content(course_id).await?;
+    let item = content.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
     let questions = if item.is_quiz() { state.store.questions(item_id).await? } else { Vec::new() };
-    Ok(ItemPage { l: Layout::new(ctx, state, item.title.clone()), course, item, questions, error, q })
+    let modules = content.modules.into_iter().map(|(m, _)| m).collect();
+    Ok(ItemPage { l: Layout::new(ctx, state, item.title.clone()), course, item, questions, modules, error, q, editing: None })
 }
 
 pub async fn item(State(state): State<AppState>, ctx: Ctx, Path((id, item_id)): Path<(i64, i64)>, Query(n): Query<Notice>) -> PageResult {
@@ -323,8 +356,7 @@ pub async fn update_lesson(State(state): State<AppState>, ctx: Ctx, Path((id, it
 }
 
 pub async fn add_question(State(state): State<AppState>, ctx: Ctx, Path((id, item_id)): Path<(i64, i64)>, Form(f): Form<QuestionForm>) -> PageResult {
-    let kind = QuestionKind::parse(&f.tipo).unwrap_or(QuestionKind::Unica);
-    let result = match QuestionDraft::from_form(kind, &f.enunciado, &f.opciones, &f.retroalimentacion) {
+    let result = match f.draft() {
         Ok(q) => state.store.add_question(&ctx.actor(), item_id, &q).await.map(|_| ()).map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
@@ -337,6 +369,289 @@ pub async fn add_question(State(state): State<AppState>, ctx: Ctx, Path((id, ite
 pub async fn remove_question(State(state): State<AppState>, ctx: Ctx, Path((id, item_id, question_id)): Path<(i64, i64, i64)>) -> PageResult {
     state.store.remove_question(&ctx.actor(), question_id).await?;
     see_other(&format!("/cursos/{id}/elementos/{item_id}"), "guardado")
+}
+
+// ----- editing the structure: modules and items -----
+
+#[derive(Deserialize, Default)]
+pub struct MoveForm {
+    /// «arriba» or «abajo».
+    #[serde(default)]
+    direccion: String,
+    /// Another module of the course («Mover a…»).
+    #[serde(default)]
+    modulo: String,
+}
+
+/// Back to where the author was: the item's page or the course's.
+fn back_to(id: i64, f: &ConfirmForm) -> String {
+    match f.volver.as_deref() {
+        Some(v) if v.starts_with(&format!("/cursos/{id}/")) && !v.contains("//") => v.to_string(),
+        _ => format!("/cursos/{id}"),
+    }
+}
+
+pub async fn rename_module(State(state): State<AppState>, ctx: Ctx, Path((id, module)): Path<(i64, i64)>, Form(f): Form<TitleForm>) -> PageResult {
+    match state.store.rename_module(&ctx.actor(), id, module, &f.titulo).await {
+        Ok(()) => see_other(&format!("/cursos/{id}"), "guardado"),
+        Err(StoreError::Invalid(e)) => show_error(&state, &ctx, id, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn move_module(State(state): State<AppState>, ctx: Ctx, Path((id, module)): Path<(i64, i64)>, Form(f): Form<MoveForm>) -> PageResult {
+    let direction = Direction::parse(&f.direccion).ok_or_else(|| AppError::BadRequest("indique si el módulo sube o baja".into()))?;
+    state.store.move_module(&ctx.actor(), id, module, direction).await?;
+    see_other(&format!("/cursos/{id}"), "guardado")
+}
+
+/// Moves an item up or down within its module, or to the end of another module.
+pub async fn move_item(State(state): State<AppState>, ctx: Ctx, Path((id, item_id)): Path<(i64, i64)>, Form(f): Form<MoveForm>) -> PageResult {
+    if let Some(module) = opt_i64(&f.modulo) {
+        state.store.move_item_to(&ctx.actor(), id, item_id, module).await?;
+    } else {
+        let direction = Direction::parse(&f.direccion).ok_or_else(|| AppError::BadRequest("indique si el elemento sube, baja o a qué módulo pasa".into()))?;
+        state.store.move_item(&ctx.actor(), id, item_id, direction).await?;
+    }
+    see_other(&format!("/cursos/{id}"), "guardado")
+}
+
+#[derive(Deserialize, Default)]
+pub struct ConfirmForm {
+    /// «si» once the author ticked «Confirmo».
+    #[serde(default)]
+    confirmo: Option<String>,
+    #[serde(default)]
+    volver: Option<String>,
+}
+
+impl ConfirmForm {
+    fn confirmed(&self) -> bool {
+        self.confirmo.as_deref() == Some("si")
+    }
+}
+
+/// The confirmation step of a deletion: works without JavaScript (a page with a «Confirmo» box).
+#[derive(Template)]
+#[template(path = "courses/confirm.html")]
+struct ConfirmPage {
+    l: Layout,
+    course: Course,
+    /// «la lección «Título»».
+    what: String,
+    /// What the deletion does, or why it cannot be done.
+    consequences: String,
+    /// Set when the deletion will be refused: no form then.
+    refusal: Option<String>,
+    action: String,
+    back: String,
+}
+
+/// A deletion awaiting confirmation.
+struct Deletion<'a> {
+    what: Removal,
+    title: &'a str,
+    /// Enrolments with records in it.
+    records: i64,
+    /// Lessons and quizzes it takes with it.
+    items: usize,
+    action: String,
+    back: String,
+}
+
+/// What deleting takes with it, and whether the rule refuses it (the store decides again, in
+/// its transaction, with the same rule).
+async fn confirm_page(state: &AppState, ctx: &Ctx, course: Course, d: Deletion<'_>) -> PageResult {
+    let Deletion { what, title, records, items, action, back } = d;
+    let named = match what {
+        Removal::Lesson => format!("la lección «{title}»"),
+        Removal::Quiz => format!("el cuestionario «{title}»"),
+        Removal::Module => format!("el módulo «{title}»"),
+    };
+    let total = state.store.course_content(course.id).await?.items().count();
+    let refusal = check_removal(course.status(), what, title, records, total.saturating_sub(items)).err();
+    let inside = if what == Removal::Module { format!(" Se eliminarán también sus {items} lecciones y cuestionarios.") } else { String::new() };
+    let consequences = if refusal.is_some() {
+        String::new()
+    } else if records > 0 {
+        format!(
+            "El curso es un borrador: se borrarán también los registros de {records} {} (lecciones vistas e intentos de cuestionario).{inside} Las conclusiones y constancias ya registradas no cambian.",
+            if records == 1 { "persona" } else { "personas" }
+        )
+    } else {
+        format!("Nadie tiene registros en {}.{inside} No se puede deshacer.", if what == Removal::Lesson { "ella" } else { "él" })
+    };
+    let page = ConfirmPage { l: Layout::new(ctx, state, "Confirmar la eliminación"), course, what: named, consequences, refusal, action, back };
+    render(&page)
+}
+
+pub async fn delete_module(State(state): State<AppState>, ctx: Ctx, Path((id, module)): Path<(i64, i64)>, Form(f): Form<ConfirmForm>) -> PageResult {
+    let back = back_to(id, &f);
+    if f.confirmed() {
+        return match state.store.delete_module(&ctx.actor(), id, module).await {
+            Ok(()) => see_other(&format!("/cursos/{id}"), "eliminado"),
+            Err(StoreError::Conflict(e)) => show_error(&state, &ctx, id, e).await,
+            Err(e) => Err(e.into()),
+        };
+    }
+    let course = state.store.course(id).await?;
+    let content = state.store.course_content(id).await?;
+    let (m, items) = content.modules.iter().find(|(m, _)| m.id == module).ok_or_else(|| AppError::NotFound("ese módulo no es de este curso".into()))?;
+    let records = state.store.records_in(id, Some(module), None).await?;
+    let action = format!("/cursos/{id}/modulos/{module}/eliminar");
+    confirm_page(&state, &ctx, course, Deletion { what: Removal::Module, title: &m.title, records, items: items.len(), action, back }).await
+}
+
+pub async fn delete_item(State(state): State<AppState>, ctx: Ctx, Path((id, item_id)): Path<(i64, i64)>, Form(f): Form<ConfirmForm>) -> PageResult {
+    let back = back_to(id, &f);
+    if f.confirmed() {
+        return match state.store.delete_item(&ctx.actor(), id, item_id).await {
+            Ok(()) => see_other(&format!("/cursos/{id}"), "eliminado"),
+            Err(StoreError::Conflict(e)) => show_error(&state, &ctx, id, e).await,
+            Err(e) => Err(e.into()),
+        };
+    }
+    let course = state.store.course(id).await?;
+    let item = state.store.course_content(id).await?.item(item_id).cloned().ok_or_else(|| AppError::NotFound("ese elemento no es de este curso".into()))?;
+    let records = state.store.records_in(id, None, Some(item_id)).await?;
+    let what = if item.is_quiz() { Removal::Quiz } else { Removal::Lesson };
+    let action = format!("/cursos/{id}/elementos/{item_id}/eliminar");
+    confirm_page(&state, &ctx, course, Deletion { what, title: &item.title, records, items: 1, action, back }).await
+}
+
+/// A quiz's title, required flag and settings.
+pub async fn update_quiz(State(state): State<AppState>, ctx: Ctx, Path((id, item_id)): Path<(i64, i64)>, Form(f): Form<ItemForm>) -> PageResult {
+    let pass = match f.aprobatoria.trim() {
+        "" => Err("indique la calificación aprobatoria (de 1 a 100)".to_string()),
+        p => opt_i64(p).ok_or_else(|| format!("la calificación aprobatoria «{p}» no es un número entero")),
+    };
+    let number = |label: &str, v: &str| -> Result<Option<i64>, String> {
+        match v.trim() {
+            "" => Ok(None),
+            v => opt_i64(v).map(Some).ok_or_else(|| format!("{label} «{v}» no es un número entero")),
+        }
+    };
+    let result = match (pass, number("el número de intentos", &f.intentos), number("las preguntas por intento", &f.preguntas)) {
+        (Ok(pass), Ok(attempts), Ok(draw)) => state
+            .store
+            .update_quiz(&ctx.actor(), id, item_id, &f.titulo, f.opcional.is_none(), QuizSettings { pass_percent: pass, attempt_limit: attempts, draw_count: draw })
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(m) => Ok(m),
+                other => Err(other),
+            }),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(Ok(e)),
+    };
+    match result {
+        Ok(()) => see_other(&format!("/cursos/{id}/elementos/{item_id}"), "guardado"),
+        Err(Ok(e)) => render_invalid(&item_page(&state, &ctx, id, item_id, Some(e), QuestionForm::default()).await?),
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+/// A question's prompt, options, correct answers and feedback.
+pub async fn update_question(State(state): State<AppState>, ctx: Ctx, Path((id, item_id, question_id)): Path<(i64, i64, i64)>, Form(f): Form<QuestionForm>) -> PageResult {
+    let result = match f.draft() {
+        Ok(q) => state.store.update_question(&ctx.actor(), id, item_id, question_id, &q).await.map_err(|e| match e {
+            StoreError::Invalid(m) => Ok(m),
+            other => Err(other),
+        }),
+        Err(e) => Err(Ok(e)),
+    };
+    match result {
+        Ok(()) => see_other(&format!("/cursos/{id}/elementos/{item_id}"), "guardado"),
+        Err(Ok(e)) => {
+            let mut page = item_page(&state, &ctx, id, item_id, Some(format!("No se guardó la pregunta: {e}")), QuestionForm { tipo: "unica".into(), ..Default::default() }).await?;
+            page.editing = Some((question_id, f));
+            render_invalid(&page)
+        }
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+// ----- participants and extra attempts -----
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ParticipantsQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// How many participants the page lists at once (narrow with the search).
+const PARTICIPANTS_SHOWN: i64 = 100;
+
+#[derive(Template)]
+#[template(path = "courses/participants.html")]
+struct ParticipantsPage {
+    l: Layout,
+    course: Course,
+    content: Content,
+    people: Vec<Participant>,
+    total: i64,
+    q: String,
+    show_curp: bool,
+    error: Option<String>,
+    shown: i64,
+}
+
+impl ParticipantsPage {
+    fn percent(&self, p: &Participant) -> i64 {
+        p.percent(&self.content, self.course.rule())
+    }
+    fn exhausted(&self, p: &Participant) -> Vec<&Item> {
+        p.exhausted(&self.content)
+    }
+    fn day(&self, d: &chrono::DateTime<chrono::Utc>) -> String {
+        crate::layout::date(&violeta_domain::hours::mexico_city_date(*d))
+    }
+}
+
+async fn participants_page(state: &AppState, ctx: &Ctx, id: i64, q: String, error: Option<String>) -> Result<ParticipantsPage, AppError> {
+    let course = state.store.course(id).await?;
+    let content = state.store.course_content(id).await?;
+    let (people, total) = state.store.course_participants(&ctx.actor(), ctx.principal.people_scope(), id, Some(&q), PARTICIPANTS_SHOWN, 0).await?;
+    Ok(ParticipantsPage {
+        l: Layout::new(ctx, state, format!("Participantes de {}", course.title)),
+        course,
+        content,
+        people,
+        total,
+        q,
+        show_curp: ctx.can(Permission::ViewPeople),
+        error,
+        shown: PARTICIPANTS_SHOWN,
+    })
+}
+
+/// A course's participants, found by name or CURP (within the reader's people scope; audited).
+pub async fn participants(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<ParticipantsQuery>, Query(n): Query<Notice>) -> PageResult {
+    let mut page = participants_page(&state, &ctx, id, q.q.trim().to_string(), None).await?;
+    page.l = page.l.with_notice(n.aviso.as_deref());
+    render(&page)
+}
+
+#[derive(Deserialize, Default)]
+pub struct GrantForm {
+    #[serde(default)]
+    cuestionario: String,
+    #[serde(default)]
+    motivo: String,
+    /// The search to return to.
+    #[serde(default)]
+    q: String,
+}
+
+/// Gives a learner who used up her attempts at a quiz one more, with a reason (audited).
+pub async fn grant_attempt(State(state): State<AppState>, ctx: Ctx, Path((id, enrolment)): Path<(i64, i64)>, Form(f): Form<GrantForm>) -> PageResult {
+    let quiz = opt_i64(&f.cuestionario).ok_or_else(|| AppError::BadRequest("indique el cuestionario".into()))?;
+    match state.store.grant_attempt(&ctx.actor(), id, enrolment, quiz, &f.motivo).await {
+        Ok(_) => {
+            let back = if f.q.trim().is_empty() { format!("/cursos/{id}/participantes") } else { format!("/cursos/{id}/participantes?q={}", crate::layout::urlencode(f.q.trim())) };
+            see_other(&back, "intento")
+        }
+        Err(StoreError::Invalid(e)) => render_invalid(&participants_page(&state, &ctx, id, f.q.trim().to_string(), Some(format!("No se otorgó el intento: {e}"))).await?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ----- files, cohorts, enrolment, history -----
@@ -569,7 +884,7 @@ struct PeoplePage {
 
 impl PeoplePage {
     fn day(&self, d: Option<&chrono::DateTime<chrono::Utc>>) -> String {
-        d.map(|d| *d).map(|d| crate::layout::date(&violeta_domain::hours::mexico_city_date(d))).unwrap_or_default()
+        d.copied().map(|d| crate::layout::date(&violeta_domain::hours::mexico_city_date(d))).unwrap_or_default()
     }
 }
 

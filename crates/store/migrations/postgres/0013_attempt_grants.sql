@@ -1,0 +1,11 @@
+-- Extra quiz attempts staff grant a learner who used hers up: each row is one more attempt,
+-- on top of the quiz's limit, with the reason (also in the audit trail). Keep in step with
+-- ../sqlite/.
+CREATE TABLE quiz_attempt_grants (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    enrolment_id BIGINT NOT NULL REFERENCES enrolments (id) ON DELETE CASCADE,
+    item_id      BIGINT NOT NULL REFERENCES course_items (id) ON DELETE CASCADE,
+    reason       TEXT NOT NULL CHECK (reason <> ''),
+    granted_at   TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX quiz_attempt_grants_by_enrolment ON quiz_attempt_grants (enrolment_id, item_id);
