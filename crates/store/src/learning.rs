@@ -18,7 +18,7 @@ use violeta_domain::learning::{
     CompletionRule, CourseDraft, CourseInfo, CourseStatus, EnrolmentSource, Grade, ItemDraft, ItemKind, ItemProgress, KeyedQuestion, ModuleDraft,
     OptionDraft, QuestionDraft, QuestionKind, QuizSettings, check_quiz_bank, draw, grade, is_complete, progress_percent,
 };
-use crate::training::{PersonRef, resolve_people};
+use crate::people::{PersonRef, resolve_people};
 use violeta_domain::person::PersonDraft;
 
 /// A course with its figures.

@@ -4,7 +4,7 @@
 use crate::audit::{Event, append};
 use crate::{Backend, Result, Store, StoreError, Tx, now, on_pool, on_tx};
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::sync::Arc;
 use serde::Serialize;
@@ -332,6 +332,68 @@ impl Store {
     }
 }
 
+/// A person a row refers to: one already in the registry, or a draft.
+#[derive(Debug, Clone)]
+pub enum PersonRef {
+    Existing(i64),
+    /// Matched by CURP when it has one; created when new.
+    Draft(Box<PersonDraft>),
+}
+
+/// People behind a list of rows (attendance, enrolments), found or created.
+pub(crate) struct Resolved {
+    /// The person of each row, in order.
+    pub(crate) ids: Vec<i64>,
+    /// Those created now.
+    pub(crate) created: HashSet<i64>,
+}
+
+/// Finds each person by id or CURP, creating the new ones: one lookup of every CURP and
+/// one bulk insert of the new people (a CURP given twice is one person).
+pub(crate) async fn resolve_people(tx: &mut Tx, people: &[&PersonRef]) -> Result<Resolved> {
+    let curps: Vec<&str> = people
+        .iter()
+        .filter_map(|p| match p {
+            PersonRef::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
+            PersonRef::Existing(_) => None,
+        })
+        .collect();
+    let mut ids = ids_by_curp(tx, &curps).await?;
+    let mut new_people: Vec<&PersonDraft> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in people {
+        if let PersonRef::Draft(d) = p
+            && let Some(c) = &d.curp
+            && !ids.contains_key(c.as_str())
+            && seen.insert(c.as_str())
+        {
+            new_people.push(d);
+        }
+    }
+    // In CURP order, the CURP index grows at its end instead of splitting pages all over
+    // (a fifth of SQLite's time for a 100,000-row import; PostgreSQL's B-tree has a fast
+    // path for it too). Ids are handed out in that order.
+    new_people.sort_unstable_by(|a, b| a.curp.as_ref().map(|c| c.as_str()).cmp(&b.curp.as_ref().map(|c| c.as_str())));
+    let inserted = insert_people_bulk(tx, &new_people).await?;
+    let mut created: HashSet<i64> = inserted.values().copied().collect();
+    ids.extend(inserted);
+    let mut out = Vec::with_capacity(people.len());
+    for p in people {
+        out.push(match p {
+            PersonRef::Existing(id) => *id,
+            PersonRef::Draft(d) => match &d.curp {
+                Some(c) => ids[c.as_str()],
+                None => {
+                    let id = insert_person(tx, d).await?;
+                    created.insert(id);
+                    id
+                }
+            },
+        });
+    }
+    Ok(Resolved { ids: out, created })
+}
+
 /// The columns of a new person, in the order [`bind_person!`] binds them.
 const PERSON_COLUMNS: &str = "curp, given_names, first_surname, second_surname, sex, birth_date, institution_id, \
     position, corps, cvegeo, email, phone, search_key, created_at, updated_at";
@@ -449,6 +511,11 @@ pub(crate) async fn ids_by_curp(tx: &mut Tx, curps: &[&str]) -> Result<HashMap<S
     if curps.is_empty() {
         return Ok(out);
     }
+    // Looked up in index order.
+    let mut curps = curps.to_vec();
+    curps.sort_unstable();
+    curps.dedup();
+    let curps = curps.as_slice();
     match tx {
         Tx::Postgres(c) => {
             let rows: Vec<(String, i64)> =

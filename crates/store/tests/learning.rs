@@ -12,7 +12,7 @@ use violeta_domain::learning::{CompletionRule, CourseInfo, CourseStatus, Enrolme
 use violeta_domain::person::{PersonDraft, PersonInput, SexConvention};
 use violeta_store::credentials::{IssuerInput, Signing};
 use violeta_store::learning::{Dimension, EnrolmentRow, ReportFilter};
-use violeta_store::training::PersonRef;
+use violeta_store::people::PersonRef;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
 

@@ -21,7 +21,8 @@ use violeta_domain::hours::OpeningHours;
 use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus, VisitResult};
 use violeta_store::safety::{NewSafeSpace, NewUnit, PlaceFilter};
 use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
-use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, PersonRef, TrainingDay};
+use violeta_store::people::PersonRef;
+use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, TrainingDay};
 use violeta_store::checkin::CheckIn;
 use violeta_store::{Backend, Store, StoreError};
 
