@@ -143,6 +143,8 @@ pub struct Parsed {
 }
 
 /// What one row of a people list is, once checked on its own (without the other rows).
+/// Most rows are people: boxing that variant would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
 enum RowCheck {
     /// Blank, or the header repeated.
     Nothing,
@@ -283,14 +285,14 @@ pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey
         }
         match checked {
             Ok(draft) => {
-                if let Some(curp) = &draft.curp {
-                    if let Some(first_line) = seen_curp.insert(curp.clone(), row.line) {
-                        report.push(
-                            row.line,
-                            column_name(table, c.curp.unwrap_or(0)),
-                            format!("la CURP {curp} ya aparece en la fila {first_line}; una persona va una sola vez"),
-                        );
-                    }
+                if let Some(curp) = &draft.curp
+                    && let Some(first_line) = seen_curp.insert(curp.clone(), row.line)
+                {
+                    report.push(
+                        row.line,
+                        column_name(table, c.curp.unwrap_or(0)),
+                        format!("la CURP {curp} ya aparece en la fila {first_line}; una persona va una sola vez"),
+                    );
                 }
                 rows.push(ParsedRow { line: row.line, index, draft });
             }
