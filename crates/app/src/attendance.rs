@@ -13,7 +13,8 @@ use violeta_domain::training::AttendanceStatus;
 use violeta_ingest::Table;
 use violeta_store::Store;
 use violeta_store::people::Progress;
-use violeta_store::training::{AttendanceInput, PersonRef};
+use violeta_store::people::PersonRef;
+use violeta_store::training::AttendanceInput;
 
 /// How a row's person relates to the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -404,7 +404,8 @@ async fn load_units_and_safe_spaces(store: &Store, actor: &Actor, oax: &StateKey
 /// from the demo's people. The sessions, dates and attendance are demonstration data.
 async fn load_trainings(store: &Store, actor: &Actor, oax: &StateKey) -> Result<()> {
     use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
-    use violeta_store::training::{AttendanceInput, NewTraining, PersonRef, TrainingDay};
+    use violeta_store::people::PersonRef;
+    use violeta_store::training::{AttendanceInput, NewTraining, TrainingDay};
     let mujer_segura = store
         .create_programme(actor, "Mujer Segura", "Capacitar a policías estatales, municipales y topiles en la atención a mujeres víctimas de violencia (demostración).", Some("20"))
         .await?;

@@ -7,7 +7,7 @@ use violeta_domain::audit::Actor;
 use violeta_domain::learning::{CourseStatus, EnrolmentSource};
 use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_store::learning::EnrolmentRow;
-use violeta_store::training::PersonRef;
+use violeta_store::people::PersonRef;
 use violeta_store::{Result, Store, StoreError};
 
 const COURSE: &[(&str, &[u8])] = &[

@@ -13,7 +13,7 @@ use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_domain::text::search_key;
 use violeta_ingest::Format;
 use violeta_store::learning::{BulkEnrolment, EnrolmentRow};
-use violeta_store::training::PersonRef;
+use violeta_store::people::PersonRef;
 use violeta_store::{Store, StoreError};
 
 /// The largest archive accepted, unpacked (lessons, images and attachments).

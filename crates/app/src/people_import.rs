@@ -6,7 +6,8 @@
 use crate::report::{ImportReport, column_name};
 use std::collections::HashMap;
 use violeta_domain::audit::Actor;
-use violeta_domain::person::{PersonDraft, PersonInput, SexConvention};
+use violeta_domain::curp::Curp;
+use violeta_domain::person::{FieldError, PersonDraft, PersonInput, SexConvention};
 use violeta_domain::territory::{MunicipalityKey, StateKey};
 use violeta_domain::text::search_key;
 use violeta_ingest::{Format, Row, Table};
@@ -141,27 +142,74 @@ pub struct Parsed {
     pub report: ImportReport,
 }
 
+/// What one row of a people list is, once checked on its own (without the other rows).
+/// Most rows are people: boxing that variant would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
+enum RowCheck {
+    /// Blank, or the header repeated.
+    Nothing,
+    /// A total or a signature line: its text.
+    Footer(String),
+    Person {
+        /// Problems with the catalogues (institution, municipality): (column, message).
+        problems: Vec<(Option<usize>, String)>,
+        checked: Result<PersonDraft, Vec<FieldError>>,
+    },
+}
+
+/// Rows checked per thread at least: fewer are not worth a thread.
+const ROWS_PER_THREAD: usize = 2_000;
+
 /// Checks every row of a people list against the domain rules and the catalogues
 /// (institutions, municipalities). Duplicated CURPs within the file are problems.
+///
+/// The catalogue names the file uses are looked up first, once each; the rows are then
+/// checked on every core (each row on its own), and the results gathered in file order.
 pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey>) -> Result<Parsed, ImportReport> {
     let c = Columns::find(table)?;
     let convention = SexConvention::infer(table.data_rows().map(|r| r.get_opt(c.sex)));
 
-    let mut report = ImportReport::default();
-    let mut rows: Vec<ParsedRow> = Vec::new();
-    let mut failed = Vec::new();
-    let mut skipped = Vec::new();
-    let mut seen_curp: HashMap<String, usize> = HashMap::new();
-    let mut institutions: HashMap<String, Option<i64>> = HashMap::new();
-    let mut municipalities: HashMap<(String, String), Result<MunicipalityKey, String>> = HashMap::new();
+    // Institutions and municipalities as written, each looked up once (by its search key).
+    let mut institutions: HashMap<&str, Option<i64>> = HashMap::new();
+    let mut by_key: HashMap<String, Option<i64>> = HashMap::new();
+    let mut municipalities: HashMap<(&str, &str), Result<MunicipalityKey, String>> = HashMap::new();
+    let mut muni_by_key: HashMap<(String, String), Result<MunicipalityKey, String>> = HashMap::new();
+    for row in &table.rows {
+        let inst_name = row.get_opt(c.institution).trim();
+        if !inst_name.is_empty() && !institutions.contains_key(inst_name) {
+            let key = search_key(inst_name);
+            let found = match by_key.get(&key) {
+                Some(found) => *found,
+                None => {
+                    let found = store.find_institution(inst_name).await.map_err(ImportReport::from)?;
+                    by_key.insert(key, found);
+                    found
+                }
+            };
+            institutions.insert(inst_name, found);
+        }
+        let muni = row.get_opt(c.municipality).trim();
+        let state_text = row.get_opt(c.state).trim();
+        if !muni.is_empty() && !municipalities.contains_key(&(state_text, muni)) {
+            let key = (state_text.to_string(), search_key(muni));
+            let resolved = match muni_by_key.get(&key) {
+                Some(resolved) => resolved.clone(),
+                None => {
+                    let resolved = resolve_municipality(store, muni, state_text, default_state).await?;
+                    muni_by_key.insert(key, resolved.clone());
+                    resolved
+                }
+            };
+            municipalities.insert((state_text, muni), resolved);
+        }
+    }
 
-    for (index, row) in table.rows.iter().enumerate() {
+    let check = |row: &Row| -> RowCheck {
         if row.is_blank() || table.is_header_repeat(row) {
-            continue;
+            return RowCheck::Nothing;
         }
         if is_footer(row, &c) {
-            skipped.push((row.line, row.cells.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ")));
-            continue;
+            return RowCheck::Footer(row.cells.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" "));
         }
         let (given, first, second) = match c.full_name {
             Some(col) if c.given.is_none() || row.get_opt(c.given).is_empty() => split_full_name(row.get(col)),
@@ -179,47 +227,72 @@ pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey
             phone: row.get_opt(c.phone).to_string(),
             ..Default::default()
         };
+        let mut problems = Vec::new();
         // Institution, by name or acronym.
         let inst_name = row.get_opt(c.institution).trim();
         if !inst_name.is_empty() {
-            let key = search_key(inst_name);
-            if !institutions.contains_key(&key) {
-                let found = store.find_institution(inst_name).await.map_err(ImportReport::from)?;
-                institutions.insert(key.clone(), found);
-            }
-            match institutions[&key] {
+            match institutions[inst_name] {
                 Some(id) => input.institution_id = Some(id),
-                None => report.push(
-                    row.line,
-                    column_name(table, c.institution.unwrap_or(0)),
+                None => problems.push((
+                    Some(c.institution.unwrap_or(0)),
                     format!("la institución «{inst_name}» no está en el catálogo; dé de alta la institución primero o corrija el nombre"),
-                ),
+                )),
             }
         }
         // Municipality, by INEGI key or by name within the row's or the default state.
         let muni = row.get_opt(c.municipality).trim();
         if !muni.is_empty() {
-            let state_text = row.get_opt(c.state).trim().to_string();
-            let cache_key = (state_text.clone(), search_key(muni));
-            if !municipalities.contains_key(&cache_key) {
-                let resolved = resolve_municipality(store, muni, &state_text, default_state).await?;
-                municipalities.insert(cache_key.clone(), resolved);
-            }
-            match &municipalities[&cache_key] {
+            match &municipalities[&(row.get_opt(c.state).trim(), muni)] {
                 Ok(k) => input.municipality = k.to_string(),
-                Err(m) => report.push(row.line, column_name(table, c.municipality.unwrap_or(0)), m.clone()),
+                Err(m) => problems.push((Some(c.municipality.unwrap_or(0)), m.clone())),
             }
         }
-        match input.validate(convention) {
+        RowCheck::Person { problems, checked: input.validate(convention) }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(table.rows.len() / ROWS_PER_THREAD).max(1);
+    let checks: Vec<RowCheck> = if threads == 1 {
+        table.rows.iter().map(check).collect()
+    } else {
+        let per_thread = table.rows.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut parts = table.rows.chunks(per_thread);
+            let first = parts.next().unwrap_or_default();
+            let others: Vec<_> = parts.map(|part| scope.spawn(|| part.iter().map(check).collect::<Vec<_>>())).collect();
+            let mut checks: Vec<RowCheck> = first.iter().map(check).collect();
+            for other in others {
+                checks.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            }
+            checks
+        })
+    };
+
+    let mut report = ImportReport::default();
+    let mut rows: Vec<ParsedRow> = Vec::with_capacity(checks.len());
+    let mut failed = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen_curp: HashMap<Curp, usize> = HashMap::with_capacity(checks.len());
+    for ((index, row), checked) in table.rows.iter().enumerate().zip(checks) {
+        let (problems, checked) = match checked {
+            RowCheck::Nothing => continue,
+            RowCheck::Footer(text) => {
+                skipped.push((row.line, text));
+                continue;
+            }
+            RowCheck::Person { problems, checked } => (problems, checked),
+        };
+        for (col, message) in problems {
+            report.push(row.line, col.map(|i| column_name(table, i)).unwrap_or_default(), message);
+        }
+        match checked {
             Ok(draft) => {
-                if let Some(curp) = &draft.curp {
-                    if let Some(first_line) = seen_curp.insert(curp.to_string(), row.line) {
-                        report.push(
-                            row.line,
-                            column_name(table, c.curp.unwrap_or(0)),
-                            format!("la CURP {curp} ya aparece en la fila {first_line}; una persona va una sola vez"),
-                        );
-                    }
+                if let Some(curp) = &draft.curp
+                    && let Some(first_line) = seen_curp.insert(curp.clone(), row.line)
+                {
+                    report.push(
+                        row.line,
+                        column_name(table, c.curp.unwrap_or(0)),
+                        format!("la CURP {curp} ya aparece en la fila {first_line}; una persona va una sola vez"),
+                    );
                 }
                 rows.push(ParsedRow { line: row.line, index, draft });
             }

@@ -5,7 +5,8 @@
 //!   cargo run --release -p violeta --example attendance_phases -- DATABASE_URL FILE SESSION_ID
 
 use violeta_domain::training::AttendanceStatus;
-use violeta_store::training::{AttendanceInput, PersonRef};
+use violeta_store::people::PersonRef;
+use violeta_store::training::AttendanceInput;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

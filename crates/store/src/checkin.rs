@@ -9,8 +9,8 @@
 //! again one by one, so a bad check-in only fails itself.
 
 use crate::audit::{Event, append_all};
-use crate::training::{Mark, open_for_attendance, resolve_people, session_statuses, write_attendance};
-use crate::training::PersonRef;
+use crate::people::{PersonRef, resolve_people};
+use crate::training::{Mark, open_for_attendance, session_statuses, write_attendance};
 use crate::{Result, Store, StoreError, on_pool};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -8,7 +8,8 @@
 
 use crate::audit::{Event, append};
 use crate::credentials::{Signing, issue_course_in_tx, lock_issuing};
-use crate::{Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use crate::{Backend, Result, Store, StoreError, Tx, now, on_pool, on_tx};
+use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -18,7 +19,7 @@ use violeta_domain::learning::{
     CompletionRule, CourseDraft, CourseInfo, CourseStatus, EnrolmentSource, Grade, ItemDraft, ItemKind, ItemProgress, KeyedQuestion, ModuleDraft,
     OptionDraft, QuestionDraft, QuestionKind, QuizSettings, Removal, attempts_left, check_quiz_bank, check_removal, draw, grade, is_complete, progress_percent,
 };
-use crate::training::{PersonRef, resolve_people};
+use crate::people::{PersonRef, resolve_people};
 use violeta_domain::person::PersonDraft;
 
 /// A course with its figures.
@@ -1065,22 +1066,11 @@ impl Store {
                 .into_iter()
                 .collect();
         let already_in: std::collections::HashSet<i64> = people.iter().map(|(id, _)| *id).filter(|id| already_in.contains(id)).collect();
-        let fresh: Vec<&(i64, Option<DateTime<Utc>>)> = people.iter().filter(|(id, _)| !already_in.contains(id)).collect();
-        let t = now();
-        const COLS: usize = 6;
-        for chunk in fresh.chunks(1000) {
-            let sql = format!(
-                "INSERT INTO enrolments (course_id, person_id, cohort_id, source, enrolled_at, completed_at) VALUES {}",
-                crate::people::placeholders(tx.backend(), chunk.len(), COLS)
-            );
-            on_tx!(&mut tx, |c| {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for (person, completed) in chunk {
-                    q = q.bind(course_id).bind(*person).bind(cohort_id).bind(source.code()).bind(completed.map(|d| d.min(t)).unwrap_or(t)).bind(*completed);
-                }
-                q.execute(&mut *c).await?.rows_affected()
-            });
-        }
+        let mut fresh: Vec<&(i64, Option<DateTime<Utc>>)> = people.iter().filter(|(id, _)| !already_in.contains(id)).collect();
+        // In person order, the enrolment indexes grow at their end (new people's ids are the
+        // highest).
+        fresh.sort_unstable_by_key(|(id, _)| *id);
+        insert_enrolments(&mut tx, course_id, cohort_id, source, &fresh).await?;
         let result = BulkEnrolment {
             enrolled: fresh.len(),
             already: already_in.len(),
@@ -2033,4 +2023,69 @@ impl Store {
             .collect();
         Ok((list, total))
     }
+}
+
+/// Inserts enrolments of people not yet in the course: on SQLite in multi-row statements
+/// (the next one's values bound while SQLite runs the current one), on PostgreSQL in one
+/// statement over arrays. `enrolled_at` is now, or the completion when that was earlier.
+async fn insert_enrolments(
+    tx: &mut Tx,
+    course_id: i64,
+    cohort_id: Option<i64>,
+    source: EnrolmentSource,
+    fresh: &[&(i64, Option<DateTime<Utc>>)],
+) -> Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let t = now();
+    match tx {
+        Tx::Sqlite(c, _) => {
+            const COLS: usize = 6;
+            const ROWS: usize = 2_000;
+            // Shared texts, as the driver would write them, instead of one copy per row.
+            let text = |d: DateTime<Utc>| -> Arc<str> { d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false).into() };
+            let (now_text, source): (Arc<str>, Arc<str>) = (text(t), source.code().into());
+            let statement = |chunk: &[&(i64, Option<DateTime<Utc>>)]| {
+                let sql = format!(
+                    "INSERT INTO enrolments (course_id, person_id, cohort_id, source, enrolled_at, completed_at) VALUES {}",
+                    crate::people::placeholders(Backend::Sqlite, chunk.len(), COLS)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (person, completed) in chunk {
+                    let enrolled = match completed {
+                        Some(d) if *d < t => text(*d),
+                        _ => now_text.clone(),
+                    };
+                    q = q.bind(course_id).bind(*person).bind(cohort_id).bind(source.clone()).bind(enrolled).bind(completed.map(text));
+                }
+                q
+            };
+            let mut chunks = fresh.chunks(ROWS);
+            let mut next = chunks.next().map(statement);
+            while let Some(q) = next.take() {
+                let (done, following) = tokio::join!(q.execute(&mut **c), async { chunks.next().map(statement) });
+                done?;
+                next = following;
+            }
+        }
+        Tx::Postgres(c) => {
+            let people: Vec<i64> = fresh.iter().map(|(id, _)| *id).collect();
+            let completed: Vec<Option<DateTime<Utc>>> = fresh.iter().map(|(_, d)| *d).collect();
+            // LEAST ignores NULLs: now for rows without a completion.
+            sqlx::query(
+                "INSERT INTO enrolments (course_id, person_id, cohort_id, source, enrolled_at, completed_at) \
+                 SELECT $1, p, $2, $3, LEAST(d, $4), d FROM UNNEST($5::BIGINT[], $6::TIMESTAMPTZ[]) AS u (p, d)",
+            )
+            .bind(course_id)
+            .bind(cohort_id)
+            .bind(source.code())
+            .bind(t)
+            .bind(people)
+            .bind(completed)
+            .execute(&mut **c)
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -68,6 +68,11 @@ impl TestStore {
         }
     }
 
+    /// The first column of a raw query's rows, as text: for tests of the schema itself.
+    pub async fn raw_texts(&self, sql: &str) -> Result<Vec<String>> {
+        Ok(on_pool!(self.store, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(p).await?))
+    }
+
     /// Runs raw SQL against the test database: for tests that play an attacker with
     /// direct database access (tampering with the audit trail).
     pub async fn raw(&self, sql: &str) -> Result<u64> {

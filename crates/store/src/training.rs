@@ -1,14 +1,13 @@
 //! Programmes, training sessions and attendance, and the counts computed from them.
 
 use crate::audit::{Event, append};
-use crate::people::Progress;
+use crate::people::{PersonRef, Progress, resolve_people};
 use crate::{Backend, Result, Store, StoreError, Tx, now, on_pool, on_tx};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use violeta_domain::audit::Actor;
-use violeta_domain::person::PersonDraft;
 use violeta_domain::territory::MunicipalityKey;
 use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
 
@@ -103,13 +102,6 @@ pub struct AttendanceInput {
     pub status: AttendanceStatus,
     pub pre_score: Option<f64>,
     pub post_score: Option<f64>,
-}
-
-#[derive(Debug, Clone)]
-pub enum PersonRef {
-    Existing(i64),
-    /// Matched by CURP when it has one; created when new.
-    Draft(Box<PersonDraft>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -385,56 +377,6 @@ pub(crate) fn open_for_attendance(status: Option<&str>) -> Result<()> {
     }
 }
 
-/// People behind attendance rows, found or created.
-pub(crate) struct Resolved {
-    /// The person of each row, in order.
-    pub(crate) ids: Vec<i64>,
-    /// Those created now.
-    pub(crate) created: HashSet<i64>,
-}
-
-/// Finds each person by id or CURP, creating the new ones: one lookup of every CURP and
-/// one bulk insert of the new people (a CURP given twice is one person).
-pub(crate) async fn resolve_people(tx: &mut Tx, people: &[&PersonRef]) -> Result<Resolved> {
-    let curps: Vec<&str> = people
-        .iter()
-        .filter_map(|p| match p {
-            PersonRef::Draft(d) => d.curp.as_ref().map(|c| c.as_str()),
-            PersonRef::Existing(_) => None,
-        })
-        .collect();
-    let mut ids = crate::people::ids_by_curp(tx, &curps).await?;
-    let mut new_people: Vec<&PersonDraft> = Vec::new();
-    let mut seen = HashSet::new();
-    for p in people {
-        if let PersonRef::Draft(d) = p
-            && let Some(c) = &d.curp
-            && !ids.contains_key(c.as_str())
-            && seen.insert(c.as_str())
-        {
-            new_people.push(d);
-        }
-    }
-    let inserted = crate::people::insert_people_bulk(tx, &new_people).await?;
-    let mut created: HashSet<i64> = inserted.values().copied().collect();
-    ids.extend(inserted);
-    let mut out = Vec::with_capacity(people.len());
-    for p in people {
-        out.push(match p {
-            PersonRef::Existing(id) => *id,
-            PersonRef::Draft(d) => match &d.curp {
-                Some(c) => ids[c.as_str()],
-                None => {
-                    let id = crate::people::insert_person(tx, d).await?;
-                    created.insert(id);
-                    id
-                }
-            },
-        });
-    }
-    Ok(Resolved { ids: out, created })
-}
-
 /// One attendance to write.
 pub(crate) struct Mark {
     pub(crate) session_id: i64,
@@ -454,7 +396,10 @@ pub(crate) async fn write_attendance(tx: &mut Tx, source: &str, marks: Vec<Mark>
     for (i, m) in marks.iter().enumerate() {
         last.insert((m.session_id, m.person_id), i);
     }
-    let marks: Vec<Mark> = marks.into_iter().enumerate().filter(|(i, m)| last[&(m.session_id, m.person_id)] == *i).map(|(_, m)| m).collect();
+    let mut marks: Vec<Mark> = marks.into_iter().enumerate().filter(|(i, m)| last[&(m.session_id, m.person_id)] == *i).map(|(_, m)| m).collect();
+    // In key order, both of attendance's indexes grow at their end (new people's ids are
+    // the highest).
+    marks.sort_unstable_by_key(|m| (m.session_id, m.person_id));
     let total = marks.len();
     let t = now();
     match tx {

@@ -14,13 +14,14 @@ use violeta_store::credentials::{IssuerInput, Signing};
 use violeta_domain::access::PeopleScope;
 use violeta_store::audit::AuditFilter;
 use violeta_store::learning::{Dimension, Direction, EnrolmentRow, ReportFilter};
-use violeta_store::training::PersonRef;
+use violeta_store::people::PersonRef;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
 
 on_both_backends!(
     a_course_is_authored_enrolled_completed_and_certified,
     bulk_enrolment_matches_curps_and_counts_once,
+    bulk_enrolment_of_many_keeps_each_person_with_their_curp,
     reports_group_and_drill_down,
     a_learners_view_is_her_rows_and_the_revision_follows_every_change,
     editing_the_structure_keeps_order_and_what_learners_did,
@@ -282,6 +283,42 @@ async fn bulk_enrolment_matches_curps_and_counts_once(db: &TestStore) {
     let err = s.enrol_bulk(&staff(), other, Some(cohort), EnrolmentSource::Masiva, &rows).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     assert_eq!(s.course(other).await.unwrap().enrolled, 0);
+}
+
+/// The bulk path past one statement's worth of rows (SQLite: several multi-row statements;
+/// PostgreSQL: `COPY` of the new people), in an order that is not the CURPs', with text
+/// that `COPY` must escape: each CURP keeps its own person, enrolled once.
+async fn bulk_enrolment_of_many_keeps_each_person_with_their_curp(db: &TestStore) {
+    let s = &db.store;
+    let (course_id, _, _) = course(s, "DH-300").await;
+    let known = s.create_person(&staff(), &person(5)).await.unwrap();
+    let first = [EnrolmentRow { learner: PersonRef::Existing(known), completed_at: None }];
+    s.enrol_bulk(&staff(), course_id, None, EnrolmentSource::Masiva, &first).await.unwrap();
+    // Names told apart without digits (a name has none).
+    let letters = |n: u32| n.to_string().chars().map(|d| char::from(b'a' + d.to_digit(10).unwrap() as u8)).collect::<String>();
+    let done = chrono::DateTime::parse_from_rfc3339("2025-03-04T18:00:00Z").unwrap().to_utc();
+    let mut rows: Vec<EnrolmentRow> = (100..1300)
+        .rev()
+        .map(|n| {
+            let mut p = person(n);
+            p.given_names = format!("Ana\t\\N {}", letters(n));
+            p.second_surname = "O'Brien\tÑúñez".into();
+            EnrolmentRow { learner: PersonRef::Draft(Box::new(p)), completed_at: (n % 3 == 0).then_some(done) }
+        })
+        .collect();
+    rows.push(EnrolmentRow { learner: PersonRef::Draft(Box::new(person(5))), completed_at: None });
+    rows.push(EnrolmentRow { learner: PersonRef::Draft(Box::new(person(100))), completed_at: Some(done) });
+    let r = s.enrol_bulk(&staff(), course_id, None, EnrolmentSource::Masiva, &rows).await.unwrap();
+    assert_eq!((r.enrolled, r.already, r.people_created, r.completions), (1200, 1, 1200, 400));
+    for n in [100, 101, 102, 777, 1299] {
+        let who = s.person_by_curp(violeta_domain::access::PeopleScope::All, &curp(n)).await.unwrap().unwrap();
+        assert_eq!((who.given_names, who.second_surname.as_str()), (format!("Ana\t\\N {}", letters(n)), "O'Brien\tÑúñez"));
+        let e = s.enrolment_of(course_id, who.id).await.unwrap().unwrap();
+        // The first row of a person wins: 100's own row, without a completion.
+        assert_eq!(e.completed_at, (n % 3 == 0).then_some(done), "{n}");
+    }
+    assert_eq!(s.course(course_id).await.unwrap().enrolled, 1201);
+    assert_eq!(s.verify_audit().await.unwrap().map(|_| ()), Ok(()));
 }
 
 async fn reports_group_and_drill_down(db: &TestStore) {

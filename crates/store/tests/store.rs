@@ -21,7 +21,8 @@ use violeta_domain::hours::OpeningHours;
 use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus, VisitResult};
 use violeta_store::safety::{NewSafeSpace, NewUnit, PlaceFilter};
 use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
-use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, PersonRef, TrainingDay};
+use violeta_store::people::PersonRef;
+use violeta_store::training::{AttendanceInput, CountFilter, NewTraining, TrainingDay};
 use violeta_store::checkin::CheckIn;
 use violeta_store::{Backend, Store, StoreError};
 
@@ -46,6 +47,7 @@ on_both_backends!(
     coverage_counts_units_and_spaces_per_municipality,
     training_counts_people_participations_and_sessions_apart,
     bulk_attendance_matches_creates_and_upserts_all_or_nothing,
+    people_keep_only_the_indexes_their_queries_use,
     qr_check_ins_arriving_together_each_count_once,
     merging_moves_attendance_and_unit_membership,
     evidence_files_are_kept_with_their_session,
@@ -615,6 +617,27 @@ async fn training_counts_people_participations_and_sessions_apart(db: &TestStore
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
     assert_eq!(s.count_people().await.unwrap(), before);
+}
+
+/// Migration 0012: no index on the search key (the search is a substring match, which no
+/// B-tree serves), and the institution index only for people with an institution; the
+/// search and the institution's count still work.
+async fn people_keep_only_the_indexes_their_queries_use(db: &TestStore) {
+    let s = &db.store;
+    let sql = match s.backend() {
+        Backend::Sqlite => "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people' AND sql IS NOT NULL",
+        Backend::Postgres => "SELECT indexdef FROM pg_indexes WHERE tablename = 'people'",
+    };
+    let defs = db.raw_texts(sql).await.unwrap();
+    assert!(!defs.iter().any(|d| d.contains("people_by_search_key")), "{defs:?}");
+    let by_institution = defs.iter().find(|d| d.contains("people_by_institution")).expect("people_by_institution");
+    assert!(by_institution.contains("WHERE") && by_institution.contains("institution_id IS NOT NULL"), "{by_institution}");
+
+    let mut ana = person(90, None);
+    ana.first_surname = "Ibáñez".into();
+    s.create_person(&admin(), &ana).await.unwrap();
+    let found = s.people(PeopleScope::All, &PeopleFilter { query: Some("ibanez".into()), ..Default::default() }, 5, 0).await.unwrap();
+    assert_eq!(found.1, 1);
 }
 
 /// The bulk path (PostgreSQL: `COPY` for new people and their attendance; SQLite: multi-row

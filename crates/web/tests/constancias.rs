@@ -11,7 +11,8 @@ use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_domain::territory::MunicipalityKey;
 use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
 use violeta_store::testing::TestStore;
-use violeta_store::training::{AttendanceInput, NewTraining, PersonRef, TrainingDay};
+use violeta_store::people::PersonRef;
+use violeta_store::training::{AttendanceInput, NewTraining, TrainingDay};
 use violeta_web::{AppState, Config};
 
 /// The demo app, with a key to sign constancias and a public address for their links.

@@ -18,7 +18,8 @@ use violeta_domain::access::Permission;
 use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_domain::territory::{MunicipalityKey, StateKey};
 use violeta_domain::training::{AttendanceStatus, Audience, Count, Modality, SessionStatus, checkin_code, checkin_code_is_valid};
-use violeta_store::training::{AttendanceInput, AttendanceRow, CountFilter, Day, NewTraining, PendingImport, PersonRef, Programme, Training, TrainingDay};
+use violeta_store::people::PersonRef;
+use violeta_store::training::{AttendanceInput, AttendanceRow, CountFilter, Day, NewTraining, PendingImport, Programme, Training, TrainingDay};
 
 fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
