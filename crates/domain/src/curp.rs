@@ -49,6 +49,8 @@ pub enum CurpSex {
 
 impl Curp {
     /// Parses a CURP as users type it: lower case and inner spaces are accepted.
+    // Each check names the position it failed at, so the loops index by position.
+    #[allow(clippy::needless_range_loop)]
     pub fn parse(input: &str) -> Result<Curp, CurpError> {
         let s: String = input
             .chars()
@@ -87,7 +89,7 @@ impl Curp {
         }
         for p in 13..16 {
             let c = chars[p];
-            if !(upper(c) && !matches!(c, 'A' | 'E' | 'I' | 'O' | 'U')) {
+            if !upper(c) || matches!(c, 'A' | 'E' | 'I' | 'O' | 'U') {
                 return Err(structure(p + 1, "una consonante"));
             }
         }

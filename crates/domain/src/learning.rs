@@ -248,7 +248,7 @@ pub fn grade(questions: &[KeyedQuestion], answers: &BTreeMap<i64, BTreeSet<i64>>
         questions.iter().map(|q| (q.id, answers.get(&q.id).is_some_and(|chosen| *chosen == q.correct))).collect();
     let correct = per_question.values().filter(|ok| **ok).count();
     let total = questions.len();
-    let percent = if total == 0 { 0 } else { (correct * 100 / total) as i64 };
+    let percent = (correct * 100).checked_div(total).unwrap_or(0) as i64;
     Grade { correct, total, percent, passed: total > 0 && percent >= pass_percent, per_question }
 }
 

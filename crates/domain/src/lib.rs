@@ -26,8 +26,8 @@ macro_rules! coded_enum {
             }
             /// Accepts the code or the label, with or without accents.
             pub fn parse(s: &str) -> Option<$name> {
-                let k = crate::text::search_key(s).replace(' ', "_");
-                Self::ALL.iter().copied().find(|v| v.code() == k || crate::text::search_key(v.label()).replace(' ', "_") == k)
+                let k = $crate::text::search_key(s).replace(' ', "_");
+                Self::ALL.iter().copied().find(|v| v.code() == k || $crate::text::search_key(v.label()).replace(' ', "_") == k)
             }
         }
     };

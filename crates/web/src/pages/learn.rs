@@ -260,6 +260,9 @@ pub async fn seen(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, P
 
 // ----- quizzes -----
 
+/// An attempt just graded: its grade, its questions and the options she chose.
+type Graded = (Grade, Vec<Question>, BTreeMap<i64, BTreeSet<i64>>);
+
 #[derive(Template)]
 #[template(path = "learn/quiz.html")]
 struct QuizPage {
@@ -270,7 +273,7 @@ struct QuizPage {
     /// The open attempt and its questions, when one is open.
     open: Option<(Attempt, Vec<Question>)>,
     /// The attempt just graded, with its questions.
-    graded: Option<(Grade, Vec<Question>, BTreeMap<i64, BTreeSet<i64>>)>,
+    graded: Option<Graded>,
     passed: bool,
     left: Option<i64>,
 }
@@ -296,7 +299,7 @@ async fn quiz_page(
     course: Course,
     e: &Enrolment,
     item: Item,
-    graded: Option<(Grade, Vec<Question>, BTreeMap<i64, BTreeSet<i64>>)>,
+    graded: Option<Graded>,
 ) -> PageResult {
     let attempts = state.store.attempts(e.id, item.id).await?;
     let passed = attempts.iter().any(|a| a.passed == Some(true));
