@@ -2,6 +2,9 @@
 //! the lifecycle, drills that never reach the public, private fields that no public query
 //! returns, audited private reads, and the report's times.
 
+#[macro_use]
+mod common;
+
 use chrono::{Duration, TimeZone, Utc};
 use violeta_domain::alerta::{AlertDraft, AlertInput, AlertStatus, Closing, PrivateData, RiskCheckInput, TranslationInput};
 use violeta_domain::audit::Actor;
@@ -12,28 +15,6 @@ use violeta_store::dissemination::{ChannelInput, Publication, Receipt};
 use violeta_store::audit::AuditFilter;
 use violeta_store::testing::TestStore;
 use violeta_store::{Store, StoreError};
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {$(
-        mod $case {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = violeta_store::testing::TestStore::sqlite().await.expect("SQLite de prueba");
-                super::$case(&db).await;
-                db.cleanup().await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = violeta_store::testing::TestStore::postgres().await.expect("PostgreSQL de prueba") else {
-                    eprintln!("VIOLETA_TEST_POSTGRES no está definida: caso omitido en PostgreSQL");
-                    return;
-                };
-                super::$case(&db).await;
-                db.cleanup().await;
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     lifecycle_from_report_to_localization,
