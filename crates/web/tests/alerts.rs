@@ -8,7 +8,7 @@ mod common;
 use common::{TestApp, Who, addr};
 use std::io::Write;
 use violeta_domain::credential::MasterKey;
-use violeta_web::{AppState, Config};
+use violeta_web::Config;
 
 const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/cap/CAP-v1.2.xsd");
 const NAME: &str = "Citlali Hernández Morales";
@@ -18,10 +18,7 @@ const FILE_NUMBER: &str = "CI-PRUEBA-77/2026";
 
 /// The demo app with a key for the private parts (as `violeta serve` with VIOLETA_SECRET_KEY).
 async fn app() -> TestApp {
-    let mut app = TestApp::demo().await;
-    app.state = AppState::new(app.ts.store.clone(), Config { credential_key: Some(MasterKey::demo()), ..Default::default() });
-    app.router = violeta_web::app(app.state.clone());
-    app
+    TestApp::demo_with(Config { credential_key: Some(MasterKey::demo()), ..Default::default() }).await
 }
 
 /// Runs xmllint on `xml`; `schema`: validate against the CAP schema too.

@@ -10,19 +10,13 @@ use violeta_domain::credential::{Folio, MasterKey, Rejection, parse_public_multi
 use violeta_domain::person::{PersonInput, SexConvention};
 use violeta_domain::territory::MunicipalityKey;
 use violeta_domain::training::{AttendanceStatus, Modality, SessionStatus};
-use violeta_store::testing::TestStore;
 use violeta_store::people::PersonRef;
 use violeta_store::training::{AttendanceInput, NewTraining, TrainingDay};
-use violeta_web::{AppState, Config};
+use violeta_web::Config;
 
 /// The demo app, with a key to sign constancias and a public address for their links.
 async fn app_with_key() -> TestApp {
-    let ts = TestStore::sqlite().await.expect("test store");
-    violeta_app::demo::load(&ts.store).await.expect("demo data");
-    let config = Config { public_url: Some("https://violeta.prueba/".into()), credential_key: Some(MasterKey::demo()), ..Default::default() };
-    let state = AppState::new(ts.store.clone(), config);
-    let router = violeta_web::app(state.clone());
-    TestApp { ts, state, router }
+    TestApp::demo_with(Config { public_url: Some("https://violeta.prueba/".into()), credential_key: Some(MasterKey::demo()), ..Default::default() }).await
 }
 
 /// A held session with three attendees (one late, one absent).

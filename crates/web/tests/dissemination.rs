@@ -9,18 +9,12 @@ use common::{TestApp, addr, test_actor};
 use violeta_domain::credential::MasterKey;
 use violeta_domain::dissemination::{PublicationKind, Takedown};
 use violeta_store::dissemination::{Publication, Receipt};
-use violeta_store::testing::TestStore;
-use violeta_web::{AppState, Config};
+use violeta_web::Config;
 
 const TOKEN: &str = "123456:bot-token-que-nunca-debe-verse";
 
 async fn app_with_key() -> TestApp {
-    let ts = TestStore::sqlite().await.expect("test store");
-    violeta_app::demo::load(&ts.store).await.expect("demo data");
-    let config = Config { credential_key: Some(MasterKey::demo()), ..Default::default() };
-    let state = AppState::new(ts.store.clone(), config);
-    let router = violeta_web::app(state.clone());
-    TestApp { ts, state, router }
+    TestApp::demo_with(Config { credential_key: Some(MasterKey::demo()), ..Default::default() }).await
 }
 
 fn alert(id: i64) -> Publication {

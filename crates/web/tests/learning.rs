@@ -10,17 +10,12 @@ use common::{TestApp, Who, addr, curp, test_actor};
 use violeta_domain::credential::MasterKey;
 use violeta_domain::learning::EnrolmentSource;
 use violeta_store::accounts::NewUser;
-use violeta_store::testing::TestStore;
 use violeta_web::{AppState, Config};
 
 async fn app_with_key() -> TestApp {
-    let ts = TestStore::sqlite().await.expect("test store");
-    violeta_app::demo::load(&ts.store).await.expect("demo data");
-    violeta_app::demo::issue_constancias(&ts.store, "https://violeta.prueba").await.expect("demo constancias");
-    let config = Config { public_url: Some("https://violeta.prueba/".into()), credential_key: Some(MasterKey::demo()), ..Default::default() };
-    let state = AppState::new(ts.store.clone(), config);
-    let router = violeta_web::app(state.clone());
-    TestApp { ts, state, router }
+    let app = TestApp::demo_with(Config { public_url: Some("https://violeta.prueba/".into()), credential_key: Some(MasterKey::demo()), ..Default::default() }).await;
+    violeta_app::demo::issue_constancias(app.store(), "https://violeta.prueba").await.expect("demo constancias");
+    app
 }
 
 async fn demo_course(app: &TestApp) -> i64 {

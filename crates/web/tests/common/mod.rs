@@ -187,9 +187,16 @@ impl TestApp {
     /// With the demonstration data: accounts per role, institutions, people, regions,
     /// AVGM declarations.
     pub async fn demo() -> TestApp {
-        let app = TestApp::new().await;
-        violeta_app::demo::load(&app.ts.store).await.expect("demo data");
-        app
+        TestApp::demo_with(Config::default()).await
+    }
+
+    /// The demonstration data, served with `config` (a credential key, a public URL…).
+    pub async fn demo_with(config: Config) -> TestApp {
+        let ts = TestStore::sqlite().await.expect("test store");
+        violeta_app::demo::load(&ts.store).await.expect("demo data");
+        let state = AppState::new(ts.store.clone(), config);
+        let router = violeta_web::app(state.clone());
+        TestApp { ts, state, router }
     }
 
     pub fn store(&self) -> &Store {
