@@ -588,10 +588,11 @@ async fn complete_if_done(tx: &mut Tx, enrolment: &Enrolment, signing: Option<Si
     if enrolment.completed_at.is_some() {
         return Ok(Step::default());
     }
-    let course = course_in_tx(tx, enrolment.course_id).await?;
+    let rule: String = on_tx!(tx, |c| sqlx::query_scalar("SELECT completion_rule FROM courses WHERE id = $1").bind(enrolment.course_id).fetch_one(&mut *c).await?);
+    let rule = CompletionRule::parse(&rule).unwrap_or(CompletionRule::Todo);
     let progress = item_progress(tx, enrolment.course_id, enrolment.id).await?;
     let items: Vec<ItemProgress> = progress.values().copied().collect();
-    if !is_complete(course.rule(), &items) {
+    if !is_complete(rule, &items) {
         return Ok(Step::default());
     }
     on_tx!(tx, |c| sqlx::query("UPDATE enrolments SET completed_at = $1 WHERE id = $2 AND completed_at IS NULL")
@@ -615,6 +616,25 @@ async fn complete_if_done(tx: &mut Tx, enrolment: &Enrolment, signing: Option<Si
     )
     .await?;
     Ok(Step { completed: true, folio })
+}
+
+/// After a change that can leave learners with nothing left to do (an item deleted or made
+/// optional, the rule relaxed), records the completion of every unfinished enrolment that the
+/// course now counts complete, in the change's transaction. Their constancias are issued with
+/// «Emitir constancias faltantes»: the change is made by staff, not at a learner's step.
+async fn complete_the_finished(tx: &mut Tx, course_id: i64, actor: &Actor) -> Result<usize> {
+    let sql = format!(
+        "{ENROLMENT_SELECT} WHERE course_id = $1 AND completed_at IS NULL AND (EXISTS (SELECT 1 FROM lesson_views v WHERE v.enrolment_id = enrolments.id) \
+         OR EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.enrolment_id = enrolments.id AND a.passed))"
+    );
+    let unfinished: Vec<Enrolment> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course_id).fetch_all(&mut *c).await?);
+    let mut completed = 0;
+    for e in &unfinished {
+        if complete_if_done(tx, e, None, actor).await?.completed {
+            completed += 1;
+        }
+    }
+    Ok(completed)
 }
 
 async fn has_issuer(tx: &mut Tx) -> Result<bool> {
@@ -674,6 +694,7 @@ impl Store {
         .await?
             .rows_affected());
         append(&mut tx, actor, Event::new("curso.actualizar", "curso", id).with(serde_json::json!({"titulo": info.title}))).await?;
+        complete_the_finished(&mut tx, id, actor).await?;
         tx.commit().await
     }
 
@@ -753,6 +774,7 @@ impl Store {
         let course_id = course_id.ok_or_else(|| StoreError::NotFound("no existe esa lección".into()))?;
         touch(&mut tx, course_id).await?;
         append(&mut tx, actor, Event::new("curso.leccion", "curso", course_id).with(serde_json::json!({"elemento": item_id}))).await?;
+        complete_the_finished(&mut tx, course_id, actor).await?;
         tx.commit().await
     }
 
@@ -1789,6 +1811,7 @@ impl Store {
             })),
         )
         .await?;
+        complete_the_finished(&mut tx, course_id, actor).await?;
         tx.commit().await
     }
 
@@ -1861,6 +1884,7 @@ impl Store {
                 .with(serde_json::json!({"elemento": item_id, "tipo": item.kind, "titulo": item.title, "modulo": item.module_id, "registros_borrados": learners})),
         )
         .await?;
+        complete_the_finished(&mut tx, course_id, actor).await?;
         tx.commit().await
     }
 
@@ -1885,6 +1909,7 @@ impl Store {
                 .with(serde_json::json!({"modulo": module_id, "titulo": module.title, "elementos": inside, "registros_borrados": learners})),
         )
         .await?;
+        complete_the_finished(&mut tx, course_id, actor).await?;
         tx.commit().await
     }
 

@@ -25,7 +25,8 @@ on_both_backends!(
     reports_group_and_drill_down,
     a_learners_view_is_her_rows_and_the_revision_follows_every_change,
     editing_the_structure_keeps_order_and_what_learners_did,
-    a_learner_who_used_her_attempts_gets_one_more
+    a_learner_who_used_her_attempts_gets_one_more,
+    a_change_that_leaves_nothing_to_do_completes_the_learners
 );
 
 fn staff() -> Actor {
@@ -248,6 +249,44 @@ async fn a_learners_view_is_her_rows_and_the_revision_follows_every_change(db: &
     assert_eq!(content.progress(&view.done), s.progress(&mine).await.unwrap());
     let theirs = s.learner_view(course_id, other).await.unwrap();
     assert!(theirs.done.lessons_seen.is_empty() && theirs.folio.is_none() && theirs.enrolment.unwrap().completed_at.is_none());
+}
+
+/// A learner who did everything but an item that is then deleted or made optional has
+/// completed the course: the change records it (she has no step left that would).
+async fn a_change_that_leaves_nothing_to_do_completes_the_learners(db: &TestStore) {
+    let s = &db.store;
+    let (course_id, lesson, quiz) = course(s, "FIN-1").await;
+    let module = s.course_content(course_id).await.unwrap().modules[0].0.id;
+    let lesson_draft = |title: &str| ItemDraft::Lesson { title: title.into(), body: "Texto.".into(), video_url: String::new(), required: true };
+    let extra = s.add_item(&staff(), module, &lesson_draft("Lectura final")).await.unwrap();
+    let last = s.add_item(&staff(), module, &lesson_draft("Cierre")).await.unwrap();
+    let mut learners = Vec::new();
+    for n in [21, 22, 23] {
+        let person = s.create_person(&staff(), &person(n)).await.unwrap();
+        learners.push((person, s.enrol(&staff(), course_id, person, EnrolmentSource::Autoinscripcion, None).await.unwrap().id));
+    }
+    let [(ana, a), (eva, e), (third, _)] = learners[..] else { unreachable!() };
+    // Ana and Eva saw the first lesson and passed the quiz; Ana also read «Lectura final».
+    for enrolment in [a, e] {
+        s.visit_item(&staff(), enrolment, lesson, None).await.unwrap();
+        let (attempt, questions) = s.open_attempt(&staff(), enrolment, quiz).await.unwrap();
+        s.submit_attempt(&staff(), enrolment, attempt.id, &answers(&questions, true), None).await.unwrap();
+    }
+    s.visit_item(&staff(), a, extra, None).await.unwrap();
+    let done = |person: i64| async move { s.learner_view(course_id, person).await.unwrap().enrolment.unwrap().completed_at.is_some() };
+    assert!(!done(ana).await && !done(eva).await);
+
+    // Nobody saw «Cierre»: it can go, and Ana has then done everything.
+    s.delete_item(&staff(), course_id, last).await.unwrap();
+    assert!(done(ana).await, "deleting the last thing she had left completes her");
+    assert!(!done(eva).await, "Eva still lacks «Lectura final»");
+    // «Lectura final» made optional, the rule counting only what is required: Eva is done too.
+    let info = CourseInfo { code: "FIN-1".into(), title: "Perspectiva de género".into(), minutes: 240, completion_rule: Some(CompletionRule::Seleccion), ..Default::default() };
+    s.update_course(&staff(), course_id, &info, None, None).await.unwrap();
+    assert!(!done(eva).await, "under «selección» the lesson still counts while it is required");
+    s.update_lesson(&staff(), extra, "Lectura final", "Texto.", "", false).await.unwrap();
+    assert!(done(eva).await, "making it optional completes her");
+    assert!(!done(third).await, "someone who did nothing is not completed by an edit");
 }
 
 async fn bulk_enrolment_matches_curps_and_counts_once(db: &TestStore) {
