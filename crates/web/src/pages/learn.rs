@@ -152,8 +152,8 @@ impl CoursePage {
     }
 }
 
-/// A course's page: two queries (her rows, what she has done); the content is cached by the
-/// course's revision.
+/// A course's page: one query for her rows (enrolment, what she has done, constancia) besides
+/// the session's; the content is cached by the course's revision.
 pub async fn course(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<NoticeQuery>) -> PageResult {
     let view = match ctx.user.as_ref().and_then(|u| u.person_id) {
         Some(person) => state.store.learner_view(id, person).await?,
