@@ -154,6 +154,15 @@ pub struct DeliveryView {
     pub done_at: Option<DateTime<Utc>>,
 }
 
+/// A count of deliveries (see [`Store::delivery_totals`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryTotal {
+    pub platform: String,
+    pub action: String,
+    pub status: String,
+    pub deliveries: i64,
+}
+
 impl DeliveryView {
     pub fn status_label(&self) -> &'static str {
         let status = DeliveryStatus::parse(&self.status);
@@ -710,6 +719,17 @@ impl Store {
     pub async fn deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryView>> {
         let sql = format!("{DELIVERY_SELECT} WHERE d.alert_id = $1 ORDER BY d.publication_id, c.name, d.id");
         Ok(on_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(alert_id).fetch_all(p).await?))
+    }
+
+    /// How many deliveries there are per platform, action and state: for `/metrics` (counts
+    /// only, nothing of any alert).
+    pub async fn delivery_totals(&self) -> Result<Vec<DeliveryTotal>> {
+        Ok(on_pool!(self, |p| sqlx::query_as(
+            "SELECT c.platform, d.action, d.status, COUNT(*) AS deliveries FROM deliveries d JOIN channels c ON c.id = d.channel_id \
+             GROUP BY c.platform, d.action, d.status ORDER BY c.platform, d.action, d.status"
+        )
+        .fetch_all(p)
+        .await?))
     }
 
     pub async fn delivery(&self, id: i64) -> Result<DeliveryView> {

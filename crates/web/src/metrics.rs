@@ -1,5 +1,7 @@
 //! `/metrics` in Prometheus' text format: request counts and latencies by route pattern
-//! (never by raw path, which could carry identifiers).
+//! (never by raw path, which could carry identifiers), and Alerta Rosa's deliveries to the
+//! official accounts by platform, action and state (counts only), read at each scrape so every
+//! server reports the same shared outbox.
 
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -9,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::time::Instant;
@@ -25,10 +28,18 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub plataforma: String,
+    pub accion: String,
+    pub estado: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
+    deliveries: Family<DeliveryLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -38,7 +49,9 @@ impl Default for Metrics {
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         registry.register("http_requests", "Solicitudes HTTP atendidas", requests.clone());
         registry.register("http_request_duration_seconds", "Duración de las solicitudes HTTP", latency.clone());
-        Metrics { registry, requests, latency }
+        let deliveries = Family::<DeliveryLabels, Gauge>::default();
+        registry.register("alerta_rosa_entregas", "Entregas de Alerta Rosa a los canales oficiales, por plataforma, acción y estado", deliveries.clone());
+        Metrics { registry, requests, latency, deliveries }
     }
 }
 
@@ -54,6 +67,17 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 pub async fn render(State(state): State<AppState>) -> Response {
+    match state.store.delivery_totals().await {
+        Ok(totals) => {
+            let family = &state.metrics.deliveries;
+            family.clear();
+            for t in totals {
+                family.get_or_create(&DeliveryLabels { plataforma: t.platform, accion: t.action, estado: t.status }).set(t.deliveries);
+            }
+        }
+        // The request figures are still worth serving.
+        Err(e) => tracing::warn!(error = %e, "no se pudieron contar las entregas de Alerta Rosa para /metrics"),
+    }
     let mut body = String::new();
     if prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry).is_err() {
         return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "error").into_response();

@@ -75,6 +75,12 @@ async fn operator_registers_channels_and_follows_deliveries() {
     let page = app.get(&op, "/alerta-rosa/41/difusion").await;
     page.expect(200).expect_contains("Telegram UG Oaxaca").expect_contains("Pendiente").expect_contains("Por publicar a mano");
     assert_eq!(page.headers.get("refresh").and_then(|v| v.to_str().ok()), Some("5"));
+    // /metrics counts the outbox by platform, action and state (nothing of the alert).
+    let nobody = app.visitor(addr(61)).await;
+    let metrics = app.get(&nobody, "/metrics").await;
+    metrics.expect(200).expect_contains(r#"violeta_alerta_rosa_entregas{plataforma="telegram",accion="publicar",estado="pendiente"} 1"#);
+    metrics.expect_contains(r#"violeta_alerta_rosa_entregas{plataforma="manual",accion="publicar",estado="manual"} 1"#);
+    assert!(!metrics.body.contains("Ana N."), "an alert's text leaked into the metrics");
     let json = app.get(&op, "/api/v1/alertas/41/difusion").await;
     json.expect(200);
     let v = json.json();
