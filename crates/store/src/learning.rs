@@ -1671,6 +1671,41 @@ impl Participant {
     }
 }
 
+/// One participant's record in a course (see [`Store::participant_history`]).
+#[derive(Debug, Clone)]
+pub struct ParticipantHistory {
+    pub participant: Participant,
+    /// Her attempts, quiz by quiz, oldest first.
+    pub attempts: Vec<Attempt>,
+    pub grants: Vec<AttemptGrant>,
+}
+
+/// An extra attempt granted to a learner, with its reason.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptGrant {
+    pub item_id: i64,
+    pub reason: String,
+    pub granted_at: DateTime<Utc>,
+}
+
+impl ParticipantRow {
+    fn into_participant(self) -> Participant {
+        Participant {
+            enrolment_id: self.enrolment_id,
+            person_id: self.person_id,
+            name: self.name,
+            curp: self.curp,
+            institution: self.institution,
+            enrolled_at: self.enrolled_at,
+            completed_at: self.completed_at,
+            folio: self.folio,
+            done: Done { lessons_seen: id_list(self.seen).into_iter().collect(), quizzes_passed: id_list(self.passed).into_iter().collect() },
+            attempts: tally(id_list(self.tried)),
+            granted: tally(id_list(self.granted)),
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ParticipantRow {
     enrolment_id: i64,
@@ -1686,6 +1721,14 @@ struct ParticipantRow {
     passed: Option<String>,
     granted: Option<String>,
 }
+
+const PARTICIPANT_COLUMNS: &str = "SELECT e.id AS enrolment_id, p.id AS person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, \
+    p.curp, i.name AS institution, e.enrolled_at, e.completed_at, \
+    (SELECT folio FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = e.course_id AND k.person_id = e.person_id AND k.revoked_at IS NULL) AS folio, \
+    (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
+    (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id) AS tried, \
+    (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
+    (SELECT STRING_AGG(CAST(g.item_id AS TEXT), ',') FROM quiz_attempt_grants g WHERE g.enrolment_id = e.id) AS granted";
 
 const PARTICIPANTS_FROM: &str = "FROM enrolments e JOIN people p ON p.id = e.person_id LEFT JOIN institutions i ON i.id = p.institution_id \
     WHERE e.course_id = $3 AND ($1 = 0 OR ($1 = 1 AND p.institution_id = $2)) AND ($4 IS NULL OR p.search_key LIKE $4)";
@@ -1994,14 +2037,7 @@ impl Store {
         // The search key holds the name and the CURP (as people's search does).
         let pattern = query.map(str::trim).filter(|q| !q.is_empty()).map(|q| format!("%{}%", violeta_domain::text::search_key(q)));
         let list_sql = format!(
-            "SELECT e.id AS enrolment_id, p.id AS person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, \
-             p.curp, i.name AS institution, e.enrolled_at, e.completed_at, \
-             (SELECT folio FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = e.course_id AND k.person_id = e.person_id AND k.revoked_at IS NULL) AS folio, \
-             (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
-             (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id) AS tried, \
-             (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
-             (SELECT STRING_AGG(CAST(g.item_id AS TEXT), ',') FROM quiz_attempt_grants g WHERE g.enrolment_id = e.id) AS granted \
-             {PARTICIPANTS_FROM} ORDER BY p.first_surname, p.second_surname, p.given_names, e.id LIMIT $5 OFFSET $6"
+            "{PARTICIPANT_COLUMNS} {PARTICIPANTS_FROM} ORDER BY p.first_surname, p.second_surname, p.given_names, e.id LIMIT $5 OFFSET $6"
         );
         let count_sql = format!("SELECT COUNT(*) {PARTICIPANTS_FROM}");
         let mut tx = self.begin().await?;
@@ -2030,23 +2066,39 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        let list = rows
-            .into_iter()
-            .map(|r| Participant {
-                enrolment_id: r.enrolment_id,
-                person_id: r.person_id,
-                name: r.name,
-                curp: r.curp,
-                institution: r.institution,
-                enrolled_at: r.enrolled_at,
-                completed_at: r.completed_at,
-                folio: r.folio,
-                done: Done { lessons_seen: id_list(r.seen).into_iter().collect(), quizzes_passed: id_list(r.passed).into_iter().collect() },
-                attempts: tally(id_list(r.tried)),
-                granted: tally(id_list(r.granted)),
-            })
-            .collect();
-        Ok((list, total))
+        Ok((rows.into_iter().map(ParticipantRow::into_participant).collect(), total))
+    }
+
+    /// One participant of a course with her attempts at its quizzes and the extra attempts
+    /// granted to her (with their reasons), within the reader's people scope; the read is
+    /// audited.
+    pub async fn participant_history(&self, actor: &Actor, scope: violeta_domain::access::PeopleScope, course_id: i64, enrolment_id: i64) -> Result<ParticipantHistory> {
+        let (mode, inst) = crate::people::scope_bind(scope);
+        let sql = format!("{PARTICIPANT_COLUMNS} {PARTICIPANTS_FROM} AND e.id = $5");
+        let mut tx = self.begin().await?;
+        let row: Option<ParticipantRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(mode)
+            .bind(inst)
+            .bind(course_id)
+            .bind(None::<String>)
+            .bind(enrolment_id)
+            .fetch_optional(&mut *c)
+            .await?);
+        let participant = row.ok_or_else(|| StoreError::NotFound("no existe esa inscripción en este curso".into()))?.into_participant();
+        let attempts_sql = format!("{ATTEMPT_SELECT} WHERE enrolment_id = $1 ORDER BY item_id, id");
+        let attempts: Vec<Attempt> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(attempts_sql.clone())).bind(enrolment_id).fetch_all(&mut *c).await?);
+        let grants: Vec<AttemptGrant> = on_tx!(&mut tx, |c| sqlx::query_as("SELECT item_id, reason, granted_at FROM quiz_attempt_grants WHERE enrolment_id = $1 ORDER BY id")
+            .bind(enrolment_id)
+            .fetch_all(&mut *c)
+            .await?);
+        append(
+            &mut tx,
+            actor,
+            Event::new("curso.consultar_participante", "curso", course_id).with(serde_json::json!({"inscripcion": enrolment_id, "persona": participant.person_id})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ParticipantHistory { participant, attempts, grants })
     }
 }
 

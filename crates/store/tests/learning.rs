@@ -563,8 +563,17 @@ async fn a_learner_who_used_her_attempts_gets_one_more(db: &TestStore) {
     let err = s.grant_attempt(&staff(), course_id, e.id, quiz, "Más").await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("ya aprobó")), "{err}");
 
+    // Her history: every attempt (the last one passed) and both grants with their reasons,
+    // within the reader's scope; another course's enrolment is not found.
+    let h = s.participant_history(&staff(), PeopleScope::All, course_id, e.id).await.unwrap();
+    assert_eq!((h.participant.enrolment_id, h.attempts.len(), h.attempts.last().and_then(|a| a.passed)), (e.id, 4, Some(true)));
+    let reasons: Vec<&str> = h.grants.iter().map(|g| g.reason.as_str()).collect();
+    assert_eq!(reasons, ["Se cortó la luz durante el intento", "Segunda oportunidad acordada"]);
+    assert!(matches!(s.participant_history(&staff(), PeopleScope::Nobody, course_id, e.id).await, Err(StoreError::NotFound(_))));
+
     // Another course's enrolment, or an item that is not a quiz: not found.
     let (other, other_lesson, _) = course(s, "INT-2").await;
+    assert!(matches!(s.participant_history(&staff(), PeopleScope::All, other, e.id).await, Err(StoreError::NotFound(_))));
     assert!(matches!(s.grant_attempt(&staff(), other, e.id, quiz, "x").await, Err(StoreError::NotFound(_))));
     assert!(matches!(s.grant_attempt(&staff(), course_id, e.id, other_lesson, "x").await, Err(StoreError::NotFound(_))));
 

@@ -177,6 +177,7 @@ pub fn build(state: AppState) -> (Router, Vec<RouteInfo>) {
         .post("/cursos/{id}/modulos/{module}/mover", Needs(ManageCourses), post(pages::courses::move_module))
         .post("/cursos/{id}/modulos/{module}/eliminar", Needs(ManageCourses), post(pages::courses::delete_module))
         .get("/cursos/{id}/participantes", Needs(ManageCourses), get(pages::courses::participants))
+        .get("/cursos/{id}/participantes/{enrolment}", Needs(ManageCourses), get(pages::courses::participant))
         .post("/cursos/{id}/participantes/{enrolment}/intentos", Needs(ManageCourses), post(pages::courses::grant_attempt))
         .get("/cursos/{id}/vista-previa/{item}", Needs(ManageCourses), get(pages::learn::preview))
         .post("/cursos/{id}/archivos", Needs(ManageCourses), post(pages::courses::add_file))

@@ -163,6 +163,7 @@ const EXPECTED: &[(&str, &str, May)] = &[
     // A course's participants (names: course staff, within their people scope; audited) and
     // an extra quiz attempt for one of them.
     ("GET", "/cursos/{id}/participantes", Roles(COURSE_STAFF)),
+    ("GET", "/cursos/{id}/participantes/{enrolment}", Roles(COURSE_STAFF)),
     ("POST", "/cursos/{id}/participantes/{enrolment}/intentos", Roles(COURSE_STAFF)),
     ("GET", "/cursos/{id}/vista-previa/{item}", Roles(COURSE_STAFF)),
     ("POST", "/cursos/{id}/archivos", Roles(COURSE_STAFF)),

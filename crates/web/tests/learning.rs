@@ -397,10 +397,19 @@ async fn a_learner_out_of_attempts_gets_another_from_staff() {
     // A second grant while she still has one is refused.
     app.post_form(&staff, &grant, &[("cuestionario", &quiz.to_string()), ("motivo", "Otra")]).await.expect(422).expect_contains("le queda 1 intento");
 
+    // Her own page: each attempt with its date and grade, and the grant with its reason.
+    let own = format!("/cursos/{id}/participantes/{}", e.id);
+    list.expect_contains(&format!("href=\"{own}\""));
+    let detail = app.get(&staff, &own).await;
+    detail.expect(200).expect_contains("Patricia Demostración Martínez").expect_contains("No aprobó").expect_contains("Se cortó la conexión durante el intento");
+    assert!(!detail.body.contains("Otorgar un intento más"), "she still has the granted attempt");
+    app.get(&staff, &format!("/cursos/{id}/participantes/{}", e.id + 100_000)).await.expect(404);
+
     let grants: Vec<String> = app.audit_actions("inscripcion", &e.id.to_string()).await.into_iter().map(|a| a.action).collect();
     assert!(grants.contains(&"curso.otorgar_intento".to_string()), "{grants:?}");
     let reads: Vec<String> = app.audit_actions("curso", &id.to_string()).await.into_iter().map(|a| a.action).collect();
-    assert!(reads.contains(&"curso.consultar_participantes".to_string()), "{reads:?}");
+    assert!(reads.contains(&"curso.consultar_participantes".to_string()) && reads.contains(&"curso.consultar_participante".to_string()), "{reads:?}");
+    app.get(&learner, &own).await.expect(403);
     // Learners cannot grant themselves attempts.
     app.post_form(&learner, &grant, &[("cuestionario", &quiz.to_string()), ("motivo", "yo")]).await.expect(403);
     app.get(&learner, &format!("/cursos/{id}/participantes")).await.expect(403);

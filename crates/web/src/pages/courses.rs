@@ -18,7 +18,9 @@ use violeta_domain::access::Permission;
 use violeta_domain::learning::{CompletionRule, CourseInfo, CourseStatus, ItemDraft, QuestionDraft, QuestionKind, QuizSettings, Removal, check_removal, parse_hours};
 use violeta_store::credentials::Signing;
 use violeta_store::StoreError;
-use violeta_store::learning::{Cohort, Content, Course, Dimension, Direction, Item, Module, Participant, Question, ReportFilter, ReportPerson, ReportRow};
+use violeta_store::learning::{
+    Attempt, AttemptGrant, Cohort, Content, Course, Dimension, Direction, Item, Module, Participant, ParticipantHistory, Question, ReportFilter, ReportPerson, ReportRow,
+};
 use violeta_store::training::Programme;
 
 fn opt_i64(s: &str) -> Option<i64> {
@@ -623,6 +625,50 @@ async fn participants_page(state: &AppState, ctx: &Ctx, id: i64, q: String, erro
     })
 }
 
+#[derive(Template)]
+#[template(path = "courses/participant.html")]
+struct ParticipantPage {
+    l: Layout,
+    course: Course,
+    content: Content,
+    h: ParticipantHistory,
+    show_curp: bool,
+}
+
+impl ParticipantPage {
+    fn percent(&self) -> i64 {
+        self.h.participant.percent(&self.content, self.course.rule())
+    }
+    fn exhausted(&self) -> Vec<&Item> {
+        self.h.participant.exhausted(&self.content)
+    }
+    fn done(&self, item: &Item) -> bool {
+        self.h.participant.done.has(item.id, item.is_quiz())
+    }
+    fn attempts_at(&self, item: &Item) -> Vec<&Attempt> {
+        self.h.attempts.iter().filter(|a| a.item_id == item.id).collect()
+    }
+    fn grants_at(&self, item: &Item) -> Vec<&AttemptGrant> {
+        self.h.grants.iter().filter(|g| g.item_id == item.id).collect()
+    }
+    fn day(&self, d: &chrono::DateTime<chrono::Utc>) -> String {
+        crate::layout::date(&violeta_domain::hours::mexico_city_date(*d))
+    }
+    fn moment(&self, d: &chrono::DateTime<chrono::Utc>) -> String {
+        violeta_domain::hours::mexico_city_time(*d).format("%d/%m/%Y %H:%M").to_string()
+    }
+}
+
+/// One participant: what she has done, her attempts and the attempts granted to her
+/// (within the reader's people scope; audited).
+pub async fn participant(State(state): State<AppState>, ctx: Ctx, Path((id, enrolment)): Path<(i64, i64)>, Query(n): Query<Notice>) -> PageResult {
+    let course = state.store.course(id).await?;
+    let content = state.store.course_content(id).await?;
+    let h = state.store.participant_history(&ctx.actor(), ctx.principal.people_scope(), id, enrolment).await?;
+    let l = Layout::new(&ctx, &state, h.participant.name.clone()).with_notice(n.aviso.as_deref());
+    render(&ParticipantPage { l, course, content, h, show_curp: ctx.can(Permission::ViewPeople) })
+}
+
 /// A course's participants, found by name or CURP (within the reader's people scope; audited).
 pub async fn participants(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>, Query(q): Query<ParticipantsQuery>, Query(n): Query<Notice>) -> PageResult {
     let mut page = participants_page(&state, &ctx, id, q.q.trim().to_string(), None).await?;
@@ -639,6 +685,9 @@ pub struct GrantForm {
     /// The search to return to.
     #[serde(default)]
     q: String,
+    /// Set when the form is on the participant's own page: return there.
+    #[serde(default)]
+    ficha: String,
 }
 
 /// Gives a learner who used up her attempts at a quiz one more, with a reason (audited).
@@ -646,7 +695,13 @@ pub async fn grant_attempt(State(state): State<AppState>, ctx: Ctx, Path((id, en
     let quiz = opt_i64(&f.cuestionario).ok_or_else(|| AppError::BadRequest("indique el cuestionario".into()))?;
     match state.store.grant_attempt(&ctx.actor(), id, enrolment, quiz, &f.motivo).await {
         Ok(_) => {
-            let back = if f.q.trim().is_empty() { format!("/cursos/{id}/participantes") } else { format!("/cursos/{id}/participantes?q={}", crate::layout::urlencode(f.q.trim())) };
+            let back = if !f.ficha.is_empty() {
+                format!("/cursos/{id}/participantes/{enrolment}")
+            } else if f.q.trim().is_empty() {
+                format!("/cursos/{id}/participantes")
+            } else {
+                format!("/cursos/{id}/participantes?q={}", crate::layout::urlencode(f.q.trim()))
+            };
             see_other(&back, "intento")
         }
         Err(StoreError::Invalid(e)) => render_invalid(&participants_page(&state, &ctx, id, f.q.trim().to_string(), Some(format!("No se otorgó el intento: {e}"))).await?),
