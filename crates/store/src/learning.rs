@@ -1123,17 +1123,6 @@ impl Store {
         Ok(rows.into_iter().map(|(id, required, done)| (id, ItemProgress { required, done })).collect())
     }
 
-    /// The standing constancia of a person for a course, if any.
-    pub async fn course_folio(&self, course_id: i64, person_id: i64) -> Result<Option<String>> {
-        Ok(on_pool!(self, |p| sqlx::query_scalar(
-            "SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = $1 AND person_id = $2 AND revoked_at IS NULL"
-        )
-        .bind(course_id)
-        .bind(person_id)
-        .fetch_optional(p)
-        .await?))
-    }
-
     /// What a learner's course and lesson pages need of her own records, in one query: the
     /// course (without figures), her enrolment if any, what she has done, and her standing
     /// constancia. The

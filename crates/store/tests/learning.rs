@@ -90,6 +90,13 @@ async fn course(s: &Store, code: &str) -> (i64, i64, i64) {
     (id, lesson, quiz)
 }
 
+/// The Secretaría as the issuer of constancias, signing with `master`.
+async fn issuer(s: &Store, master: &MasterKey) {
+    s.ensure_issuer(&staff(), &IssuerInput { name: "Secretaría de las Mujeres".into(), signatory: "Mtra. Ana Pérez".into(), signatory_title: "Directora".into() }, master)
+        .await
+        .unwrap();
+}
+
 fn answers(questions: &[violeta_store::learning::Question], right: bool) -> BTreeMap<i64, BTreeSet<i64>> {
     questions.iter().map(|q| (q.id, q.options.iter().filter(|o| o.correct == right).map(|o| o.id).take(1).collect())).collect()
 }
@@ -98,9 +105,7 @@ async fn a_course_is_authored_enrolled_completed_and_certified(db: &TestStore) {
     let s = &db.store;
     let master = MasterKey::demo();
     let signing = Signing { master: &master, base_url: "https://violeta.prueba" };
-    s.ensure_issuer(&staff(), &IssuerInput { name: "Secretaría de las Mujeres".into(), signatory: "Mtra. Ana Pérez".into(), signatory_title: "Directora".into() }, &master)
-        .await
-        .unwrap();
+    issuer(s, &master).await;
     let (course_id, lesson, quiz) = course(s, "PG-101").await;
     // Learners' pages read the course without its figures.
     let light = s.course_light(course_id).await.unwrap();
@@ -169,9 +174,7 @@ async fn a_learners_view_is_her_rows_and_the_revision_follows_every_change(db: &
     let s = &db.store;
     let master = MasterKey::demo();
     let signing = Signing { master: &master, base_url: "https://violeta.prueba" };
-    s.ensure_issuer(&staff(), &IssuerInput { name: "Secretaría de las Mujeres".into(), signatory: "Mtra. Ana Pérez".into(), signatory_title: "Directora".into() }, &master)
-        .await
-        .unwrap();
+    issuer(s, &master).await;
     let (course_id, lesson, quiz) = course(s, "REV-1").await;
     let learner = s.create_person(&staff(), &person(7)).await.unwrap();
     let other = s.create_person(&staff(), &person(8)).await.unwrap();
