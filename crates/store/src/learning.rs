@@ -216,17 +216,25 @@ struct LearnerViewRow {
     folio: Option<String>,
 }
 
+/// What an enrolment `e` holds, as columns: her standing constancia (`folio`), the lessons she
+/// saw (`seen`) and the quizzes she passed (`passed`), each a list of item ids (see
+/// [`Done::from_lists`]).
+macro_rules! enrolment_records {
+    () => {
+        "(SELECT folio FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = e.course_id AND k.person_id = e.person_id AND k.revoked_at IS NULL) AS folio, \
+         (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
+         (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed"
+    };
+}
+
 /// A learner's rows for a course (`c`, `e`): the course without figures, her enrolment, what
 /// she has done and her standing constancia.
 static LEARNER_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {COURSE_COLUMNS}, CAST(0 AS BIGINT) AS enrolled, CAST(0 AS BIGINT) AS completed, \
          e.id AS e_id, e.cohort_id AS e_cohort_id, e.source AS e_source, e.enrolled_at AS e_enrolled_at, \
-         e.last_item_id AS e_last_item_id, e.completed_at AS e_completed_at, \
-         (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
-         (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
-         (SELECT folio FROM credentials WHERE kind = 'curso' AND subject_id = c.id AND person_id = e.person_id AND revoked_at IS NULL) AS folio \
-         {COURSE_FROM}"
+         e.last_item_id AS e_last_item_id, e.completed_at AS e_completed_at, {} {COURSE_FROM}",
+        enrolment_records!()
     )
 });
 /// One course and a person, enrolled or not.
@@ -252,9 +260,7 @@ impl LearnerViewRow {
             }),
             _ => None,
         };
-        let ids = |list: Option<String>| -> BTreeSet<i64> { list.unwrap_or_default().split(',').filter_map(|id| id.parse().ok()).collect() };
-        let done = Done { lessons_seen: ids(self.seen), quizzes_passed: ids(self.passed) };
-        LearnerView { course: self.course, enrolment, done, folio: self.folio }
+        LearnerView { course: self.course, enrolment, done: Done::from_lists(self.seen, self.passed), folio: self.folio }
     }
 }
 
@@ -276,6 +282,11 @@ pub struct Done {
 }
 
 impl Done {
+    /// From the `seen` and `passed` columns of [`enrolment_records!`].
+    fn from_lists(seen: Option<String>, passed: Option<String>) -> Done {
+        Done { lessons_seen: id_list(seen).into_iter().collect(), quizzes_passed: id_list(passed).into_iter().collect() }
+    }
+
     /// Is this item done: a lesson seen, a quiz passed?
     pub fn has(&self, item_id: i64, quiz: bool) -> bool {
         if quiz { self.quizzes_passed.contains(&item_id) } else { self.lessons_seen.contains(&item_id) }
@@ -1688,7 +1699,7 @@ impl ParticipantRow {
             enrolled_at: self.enrolled_at,
             completed_at: self.completed_at,
             folio: self.folio,
-            done: Done { lessons_seen: id_list(self.seen).into_iter().collect(), quizzes_passed: id_list(self.passed).into_iter().collect() },
+            done: Done::from_lists(self.seen, self.passed),
             attempts: tally(id_list(self.tried)),
             granted: tally(id_list(self.granted)),
         }
@@ -1711,13 +1722,13 @@ struct ParticipantRow {
     granted: Option<String>,
 }
 
-const PARTICIPANT_COLUMNS: &str = "SELECT e.id AS enrolment_id, p.id AS person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, \
-    p.curp, i.name AS institution, e.enrolled_at, e.completed_at, \
-    (SELECT folio FROM credentials k WHERE k.kind = 'curso' AND k.subject_id = e.course_id AND k.person_id = e.person_id AND k.revoked_at IS NULL) AS folio, \
-    (SELECT STRING_AGG(CAST(v.item_id AS TEXT), ',') FROM lesson_views v WHERE v.enrolment_id = e.id) AS seen, \
-    (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id) AS tried, \
-    (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id AND a.passed) AS passed, \
-    (SELECT STRING_AGG(CAST(g.item_id AS TEXT), ',') FROM quiz_attempt_grants g WHERE g.enrolment_id = e.id) AS granted";
+const PARTICIPANT_COLUMNS: &str = concat!(
+    "SELECT e.id AS enrolment_id, p.id AS person_id, TRIM(p.given_names || ' ' || p.first_surname || ' ' || p.second_surname) AS name, \
+     p.curp, i.name AS institution, e.enrolled_at, e.completed_at, ",
+    enrolment_records!(),
+    ", (SELECT STRING_AGG(CAST(a.item_id AS TEXT), ',') FROM quiz_attempts a WHERE a.enrolment_id = e.id) AS tried, \
+     (SELECT STRING_AGG(CAST(g.item_id AS TEXT), ',') FROM quiz_attempt_grants g WHERE g.enrolment_id = e.id) AS granted"
+);
 
 const PARTICIPANTS_FROM: &str = "FROM enrolments e JOIN people p ON p.id = e.person_id LEFT JOIN institutions i ON i.id = p.institution_id \
     WHERE e.course_id = $3 AND ($1 = 0 OR ($1 = 1 AND p.institution_id = $2)) AND ($4 IS NULL OR p.search_key LIKE $4)";
