@@ -606,7 +606,12 @@ async fn insert_people_postgres(c: &mut sqlx::PgConnection, drafts: &[&PersonDra
 /// `COPY` of new people, with ids drawn from the table's identity sequence first so the
 /// caller learns each person's id without reading them back.
 async fn copy_people(c: &mut sqlx::PgConnection, drafts: &[&PersonDraft], t: DateTime<Utc>) -> std::result::Result<Vec<i64>, sqlx::Error> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, $1)")
+    // The sequence is looked up once (`MATERIALIZED`): called on every row, the lookup took
+    // nine tenths of this statement's time (0.5 s for 100,000 ids).
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('people', 'id')::regclass AS seq) \
+         SELECT nextval(s.seq) FROM s, generate_series(1, $1)",
+    )
         .bind(drafts.len() as i64)
         .fetch_all(&mut *c)
         .await?;
