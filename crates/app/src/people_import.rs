@@ -324,7 +324,7 @@ pub async fn parse(store: &Store, table: &Table, default_state: Option<&StateKey
 
 async fn resolve_municipality(store: &Store, text: &str, state_text: &str, default_state: Option<&StateKey>) -> Result<Result<MunicipalityKey, String>, ImportReport> {
     if let Ok(k) = MunicipalityKey::parse(text) {
-        return Ok(Ok(k));
+        return Ok(store.find_municipality(&k.state(), text).await?.ok_or_else(|| format!("no existe el municipio con clave INEGI {k}")));
     }
     let state = if state_text.is_empty() {
         default_state.cloned()

@@ -141,7 +141,7 @@ async fn resolve_municipality(store: &Store, text: &str, state: &str) -> Result<
         if !state.trim().is_empty() && StateKey::parse(state).is_ok_and(|s| s != k.state()) {
             return Ok(Err(format!("el municipio {k} no pertenece a la entidad {}", state.trim())));
         }
-        return Ok(Ok(k));
+        return Ok(store.find_municipality(&k.state(), text).await?.ok_or_else(|| format!("no existe el municipio con clave INEGI {k}")));
     }
     let Some(st) = find_state(store, state).await? else {
         return Ok(Err(format!("para buscar «{text}» por nombre indique la entidad, o use la clave INEGI de 5 dígitos")));

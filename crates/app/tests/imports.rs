@@ -133,6 +133,26 @@ async fn attendance_preview_then_all_or_nothing_or_only_valid() {
 }
 
 #[tokio::test]
+async fn a_municipality_key_outside_the_catalogue_is_reported_at_its_cell() {
+    let db = TestStore::sqlite().await.unwrap();
+    let s = &db.store;
+    let id = s.create_training(&actor(), &training(s)).await.unwrap();
+    // 15999 is a well-formed INEGI key, but the Estado de México has 125 municipalities.
+    let csv = format!(
+        "CURP,Nombre completo,Sexo,Municipio\n\
+         {},ANA GÓMEZ MARTÍNEZ,F,15106\n\
+         {},LUIS PÉREZ HERRERA,M,15999\n",
+        curp("GOMA850312MMCNRR0"),
+        curp("PEHL900215HMCRRS0")
+    );
+    let report = violeta_app::attendance::import(s, &actor(), id, "lista.csv", csv.as_bytes(), None, false, &|_, _| {}).await.unwrap_err();
+    let text = report.to_string();
+    assert!(text.contains("fila 3, columna D (Municipio)") && text.contains("no existe el municipio con clave INEGI 15999"), "{text}");
+    assert_eq!(s.count_people().await.unwrap(), 0, "nothing is written");
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn attendance_from_the_real_sample_sheet() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/samples/asistencia/lista-asistencia-ejemplo.xlsx");
     let Ok(bytes) = std::fs::read(path) else {

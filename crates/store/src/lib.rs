@@ -111,9 +111,24 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     #[error("error de base de datos: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("error al migrar la base de datos: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            // A reference to a row that is not there (a municipality outside the catalogue,
+            // say) is bad input, not a failure of ours. Checks before writing name the exact
+            // field; this is the net under them, so the user never sees the engine's words.
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                tracing::info!(error = %d, "write refused: missing reference");
+                StoreError::Invalid("uno de los datos se refiere a un registro que no existe (por ejemplo, un municipio que no está en el catálogo o una institución que ya no existe); revise los datos".into())
+            }
+            e => StoreError::Database(e),
+        }
+    }
 }
 
 impl StoreError {

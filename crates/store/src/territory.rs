@@ -171,15 +171,14 @@ impl Store {
         found.ok_or_else(|| StoreError::NotFound(format!("no existe el municipio con clave INEGI {key}")))
     }
 
-    /// Finds a municipality of a state by name, accent- and case-insensitively, or by its key.
+    /// Finds a municipality of a state in the catalogue, by its key or by its name (accent-
+    /// and case-insensitively). A well-formed key the catalogue lacks is not found.
     pub async fn find_municipality(&self, state: &StateKey, name_or_key: &str) -> Result<Option<MunicipalityKey>> {
-        if let Ok(k) = MunicipalityKey::parse(name_or_key) {
-            return Ok((k.state() == *state).then_some(k));
-        }
         let found: Option<String> = on_pool!(self, |p| sqlx::query_scalar(
-            "SELECT cvegeo FROM municipalities WHERE cve_ent = $1 AND search_key = $2"
+            "SELECT cvegeo FROM municipalities WHERE cve_ent = $1 AND (cvegeo = $2 OR search_key = $3)"
         )
         .bind(state.as_str())
+        .bind(name_or_key.trim())
         .bind(search_key(name_or_key))
         .fetch_optional(p)
         .await?);

@@ -585,9 +585,9 @@ impl Store {
         .bind(now())
         .fetch_one(c)
         .await);
-        let id = id.map_err(|e| match StoreError::from(e) {
-            StoreError::Database(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => StoreError::NotFound("no existe esa capacitación".into()),
-            e => e,
+        let id = id.map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::NotFound("no existe esa capacitación".into()),
+            e => e.into(),
         })?;
         append(&mut tx, actor, Event::new("capacitacion.evidencia", "capacitacion", session_id).with(serde_json::json!({"archivo": name, "evidencia": id}))).await?;
         tx.commit().await?;

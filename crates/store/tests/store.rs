@@ -124,6 +124,10 @@ async fn territory_is_loaded_from_inegi(db: &TestStore) {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name, "Santa María Huatulco");
     assert_eq!(s.find_municipality(&oaxaca(), "SANTA MARIA HUATULCO").await.unwrap(), Some(key(&found[0].cvegeo)));
+    // By key: only one the catalogue has, and of the state asked for.
+    assert_eq!(s.find_municipality(&oaxaca(), " 20067 ").await.unwrap(), Some(key("20067")));
+    assert_eq!(s.find_municipality(&oaxaca(), "20999").await.unwrap(), None, "well-formed, but Oaxaca has 570");
+    assert_eq!(s.find_municipality(&oaxaca(), "15033").await.unwrap(), None, "Ecatepec is in the Estado de México");
 }
 
 async fn migrating_twice_changes_nothing(db: &TestStore) {

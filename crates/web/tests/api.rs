@@ -106,6 +106,14 @@ async fn people_endpoints_validate_and_audit() {
     assert!(person.get("correo").is_none(), "contact data leaks in the person record");
     assert_eq!(app.people_count().await, before + 1);
 
+    // A well-formed municipality key the catalogue lacks: refused in Spanish, nothing written.
+    let r = app
+        .post_json(&api, "/api/v1/personas", &serde_json::json!({"curp": curp("LOPA880101MMCPRN0"), "nombres": "Ana", "primer_apellido": "López", "municipio": "15999"}))
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.json()["error"]["mensaje"].as_str().unwrap().contains("un municipio que no está en el catálogo"), "{}", r.json());
+    assert_eq!(app.people_count().await, before + 1);
+
     // The same CURP again: 409.
     let r = app.post_json(&api, "/api/v1/personas", &serde_json::json!({"curp": good, "nombres": "Rosa", "primer_apellido": "Martínez"})).await;
     r.expect(409);

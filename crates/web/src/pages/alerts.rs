@@ -164,8 +164,13 @@ async fn check_case(state: &AppState, f: &CaseForm, photo: Option<&[u8]>) -> Res
     let mut input = f.input.clone();
     let mut errors: FieldErrors = Vec::new();
     let municipality = input.municipality.trim().to_string();
-    if !municipality.is_empty() && violeta_domain::territory::MunicipalityKey::parse(&municipality).is_err() {
-        match StateKey::parse(&f.state) {
+    if !municipality.is_empty() {
+        // A key names its own state; a name is looked up in the chosen one.
+        let st = match violeta_domain::territory::MunicipalityKey::parse(&municipality) {
+            Ok(k) => Ok(k.state()),
+            Err(_) => StateKey::parse(&f.state),
+        };
+        match st {
             Ok(st) => match state.store.find_municipality(&st, &municipality).await {
                 Ok(Some(k)) => input.municipality = k.to_string(),
                 Ok(None) => errors.push(("municipality", format!("no existe el municipio «{municipality}» en la entidad elegida"))),

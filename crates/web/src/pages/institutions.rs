@@ -75,12 +75,16 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx, Query(_): Query<N
     })
 }
 
-fn parse(f: &InstitutionInput) -> Result<NewInstitution, String> {
+async fn parse(state: &AppState, f: &InstitutionInput) -> Result<NewInstitution, String> {
     let kind = InstitutionKind::parse(&f.kind).ok_or("elija el tipo de institución")?;
     let level = Level::parse(&f.level).ok_or("elija el nivel")?;
     let municipality = match f.cvegeo.trim() {
         "" => None,
-        k => Some(MunicipalityKey::parse(k).map_err(|_| "la clave de municipio debe ser la clave INEGI de 5 dígitos")?),
+        k => {
+            let key = MunicipalityKey::parse(k).map_err(|_| "la clave de municipio debe ser la clave INEGI de 5 dígitos")?;
+            let found = state.store.find_municipality(&key.state(), k).await.map_err(|e| AppError::from(e).to_string())?;
+            Some(found.ok_or_else(|| format!("no existe el municipio con clave INEGI {key}"))?)
+        }
     };
     Ok(NewInstitution { name: f.name.clone(), acronym: f.acronym.clone(), kind, level, municipality })
 }
@@ -97,7 +101,7 @@ fn invalid(state: &AppState, ctx: &Ctx, title: &str, action: String, f: Institut
 }
 
 pub async fn create(State(state): State<AppState>, ctx: Ctx, Form(f): Form<InstitutionInput>) -> PageResult {
-    let outcome = match parse(&f) {
+    let outcome = match parse(&state, &f).await {
         Ok(new) => state.store.create_institution(&ctx.actor(), &new).await.map_err(|e| AppError::from(e).to_string()),
         Err(m) => Err(m),
     };
@@ -120,7 +124,7 @@ pub async fn edit_form(State(state): State<AppState>, ctx: Ctx, axum::extract::P
 }
 
 pub async fn update(State(state): State<AppState>, ctx: Ctx, axum::extract::Path(id): axum::extract::Path<i64>, Form(f): Form<InstitutionInput>) -> PageResult {
-    let outcome = match parse(&f) {
+    let outcome = match parse(&state, &f).await {
         Ok(new) => state.store.update_institution(&ctx.actor(), id, &new).await.map_err(|e| AppError::from(e).to_string()),
         Err(m) => Err(m),
     };

@@ -19,7 +19,7 @@ use violeta_app::safe_spaces::SafeSpaceInput;
 use violeta_domain::access::Permission;
 use violeta_domain::hours::{OpeningHours, mexico_city_now};
 use violeta_domain::safety::{SafeSpaceKind, SafeSpaceStatus, UnitStatus, VisitResult};
-use violeta_domain::territory::{MunicipalityKey, StateKey};
+use violeta_domain::territory::StateKey;
 use violeta_store::audit::Event;
 use violeta_store::safety::{NewUnit, PlaceFilter, SafeSpace, Unit, UnitChange, UnitMember, Visit};
 use violeta_store::territory::State as StateRow;
@@ -113,15 +113,12 @@ pub async fn new_unit(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 pub async fn create_unit(State(state): State<AppState>, ctx: Ctx, Form(f): Form<UnitInput>) -> PageResult {
     let parsed: Result<NewUnit, String> = async {
         let st = StateKey::parse(&f.state).map_err(|_| "elija la entidad".to_string())?;
-        let municipality = match MunicipalityKey::parse(&f.municipality) {
-            Ok(k) => k,
-            Err(_) => state
-                .store
-                .find_municipality(&st, &f.municipality)
-                .await
-                .map_err(|e| AppError::from(e).to_string())?
-                .ok_or_else(|| format!("no existe el municipio «{}» en la entidad", f.municipality.trim()))?,
-        };
+        let municipality = state
+            .store
+            .find_municipality(&st, &f.municipality)
+            .await
+            .map_err(|e| AppError::from(e).to_string())?
+            .ok_or_else(|| format!("no existe el municipio «{}» en la entidad", f.municipality.trim()))?;
         Ok(NewUnit {
             state: st,
             name: f.name.clone(),

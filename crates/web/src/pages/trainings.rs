@@ -208,18 +208,21 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, Form(fields): Form<
         let modality = Modality::parse(&f.modality).ok_or("elija la modalidad")?;
         let municipality = match f.municipality.trim() {
             "" => None,
-            m => Some(match MunicipalityKey::parse(m) {
-                Ok(k) => k,
-                Err(_) => {
-                    let st = StateKey::parse(&f.state).map_err(|_| "elija la entidad de la sede o escriba la clave INEGI del municipio".to_string())?;
+            m => {
+                // A key names its own state; a name is looked up in the chosen one.
+                let st = match MunicipalityKey::parse(m) {
+                    Ok(k) => k.state(),
+                    Err(_) => StateKey::parse(&f.state).map_err(|_| "elija la entidad de la sede o escriba la clave INEGI del municipio".to_string())?,
+                };
+                Some(
                     state
                         .store
                         .find_municipality(&st, m)
                         .await
                         .map_err(|e| AppError::from(e).to_string())?
-                        .ok_or_else(|| format!("no existe el municipio «{m}» en la entidad"))?
-                }
-            }),
+                        .ok_or_else(|| format!("no existe el municipio «{m}» en la entidad"))?,
+                )
+            }
         };
         let capacity = match f.capacity.trim() {
             "" => None,
