@@ -6,13 +6,13 @@
 //! module keeps the records. Authoring, enrolment and completion are audited; a lesson marked
 //! as seen is the learner's own activity log (`lesson_views`, timestamped) and is not.
 
-use crate::audit::{Event, append};
+use crate::audit::{Event, append, append_all};
 use crate::credentials::{Signing, issue_course_in_tx, lock_issuing};
 use crate::{Backend, Result, Store, StoreError, Tx, now, on_pool, on_tx};
 use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use violeta_domain::audit::Actor;
 use violeta_domain::credential::Folio;
 use violeta_domain::learning::{
@@ -633,19 +633,72 @@ async fn complete_if_done(tx: &mut Tx, enrolment: &Enrolment, signing: Option<Si
 /// optional, the rule relaxed), records the completion of every unfinished enrolment that the
 /// course now counts complete, in the change's transaction. Their constancias are issued with
 /// «Emitir constancias faltantes»: the change is made by staff, not at a learner's step.
+///
+/// A handful of statements whatever the number of learners (the course's items, every
+/// unfinished learner's records, the updates in lists), so an edit to a course with thousands
+/// of learners in progress stays short.
 async fn complete_the_finished(tx: &mut Tx, course_id: i64, actor: &Actor) -> Result<usize> {
-    let sql = format!(
-        "{ENROLMENT_SELECT} WHERE course_id = $1 AND completed_at IS NULL AND (EXISTS (SELECT 1 FROM lesson_views v WHERE v.enrolment_id = enrolments.id) \
-         OR EXISTS (SELECT 1 FROM quiz_attempts a WHERE a.enrolment_id = enrolments.id AND a.passed))"
-    );
-    let unfinished: Vec<Enrolment> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(course_id).fetch_all(&mut *c).await?);
-    let mut completed = 0;
-    for e in &unfinished {
-        if complete_if_done(tx, e, None, actor).await?.completed {
-            completed += 1;
+    let rule: String = on_tx!(tx, |c| sqlx::query_scalar("SELECT completion_rule FROM courses WHERE id = $1").bind(course_id).fetch_one(&mut *c).await?);
+    let rule = CompletionRule::parse(&rule).unwrap_or(CompletionRule::Todo);
+    let items: Vec<(i64, bool)> = on_tx!(tx, |c| sqlx::query_as("SELECT id, required FROM course_items WHERE course_id = $1").bind(course_id).fetch_all(&mut *c).await?);
+    // What each unfinished learner has done: (enrolment, person, item), lessons seen and
+    // quizzes passed. Learners with no record at all can have nothing complete.
+    let records: Vec<(i64, i64, i64)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT e.id, e.person_id, v.item_id FROM enrolments e JOIN lesson_views v ON v.enrolment_id = e.id \
+         WHERE e.course_id = $1 AND e.completed_at IS NULL \
+         UNION SELECT e.id, e.person_id, a.item_id FROM enrolments e JOIN quiz_attempts a ON a.enrolment_id = e.id \
+         WHERE e.course_id = $1 AND e.completed_at IS NULL AND a.passed"
+    )
+    .bind(course_id)
+    .fetch_all(&mut *c)
+    .await?);
+    let mut done: BTreeMap<(i64, i64), HashSet<i64>> = BTreeMap::new();
+    for (enrolment, person, item) in records {
+        done.entry((enrolment, person)).or_default().insert(item);
+    }
+    let mut finished: Vec<(i64, i64)> = done
+        .into_iter()
+        .filter(|(_, seen)| {
+            let progress: Vec<ItemProgress> = items.iter().map(|&(id, required)| ItemProgress { required, done: seen.contains(&id) }).collect();
+            is_complete(rule, &progress)
+        })
+        .map(|(key, _)| key)
+        .collect();
+    let t = now();
+    let ids: Vec<i64> = finished.iter().map(|&(id, _)| id).collect();
+    match tx {
+        // A learner's own step may have completed her meanwhile: only those updated here
+        // are recorded as completed by this change. (SQLite has one writer at a time.)
+        Tx::Postgres(c) => {
+            let updated: HashSet<i64> =
+                sqlx::query_scalar("UPDATE enrolments SET completed_at = $1 WHERE completed_at IS NULL AND id = ANY($2) RETURNING id")
+                    .bind(t)
+                    .bind(&ids)
+                    .fetch_all(&mut **c)
+                    .await?
+                    .into_iter()
+                    .collect();
+            finished.retain(|(id, _)| updated.contains(id));
+        }
+        Tx::Sqlite(c, _) => {
+            for chunk in ids.chunks(crate::people::BULK_ROWS) {
+                let sql = format!("UPDATE enrolments SET completed_at = ? WHERE completed_at IS NULL AND id IN ({})", crate::people::in_list(Backend::Sqlite, chunk.len()));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(t);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut **c).await?;
+            }
         }
     }
-    Ok(completed)
+    let events = finished
+        .iter()
+        .map(|&(id, person)| {
+            (actor, Event::new("curso.concluir", "inscripcion", id).with(serde_json::json!({"curso": course_id, "persona": person, "constancia": null})))
+        })
+        .collect();
+    append_all(tx, events).await?;
+    Ok(finished.len())
 }
 
 async fn has_issuer(tx: &mut Tx) -> Result<bool> {

@@ -26,7 +26,8 @@ on_both_backends!(
     a_learners_view_is_her_rows_and_the_revision_follows_every_change,
     editing_the_structure_keeps_order_and_what_learners_did,
     a_learner_who_used_her_attempts_gets_one_more,
-    a_change_that_leaves_nothing_to_do_completes_the_learners
+    a_change_that_leaves_nothing_to_do_completes_the_learners,
+    an_edit_completes_more_learners_than_one_statement_holds
 );
 
 fn staff() -> Actor {
@@ -290,6 +291,34 @@ async fn a_change_that_leaves_nothing_to_do_completes_the_learners(db: &TestStor
     s.update_lesson(&staff(), extra, "Lectura final", "Texto.", "", false).await.unwrap();
     assert!(done(eva).await, "making it optional completes her");
     assert!(!done(third).await, "someone who did nothing is not completed by an edit");
+}
+
+/// More learners than one statement's worth (SQLite updates them in lists of 500), each
+/// with her completion in the audit log.
+async fn an_edit_completes_more_learners_than_one_statement_holds(db: &TestStore) {
+    let s = &db.store;
+    let info = CourseInfo { code: "FIN-2".into(), title: "Derechos humanos".into(), minutes: 60, completion_rule: Some(CompletionRule::Todo), ..Default::default() };
+    let course_id = s.create_course(&staff(), &info, None, None).await.unwrap();
+    let module = s.add_module(&staff(), course_id, "Único").await.unwrap();
+    let lesson = |title: &str| ItemDraft::Lesson { title: title.into(), body: "Texto.".into(), video_url: String::new(), required: true };
+    let first = s.add_item(&staff(), module, &lesson("Primera")).await.unwrap();
+    let second = s.add_item(&staff(), module, &lesson("Segunda")).await.unwrap();
+    s.set_course_status(&staff(), course_id, CourseStatus::Publicado).await.unwrap();
+    let rows: Vec<EnrolmentRow> = (100..720).map(|n| EnrolmentRow { learner: PersonRef::Draft(Box::new(person(n))), completed_at: None }).collect();
+    s.enrol_bulk(&staff(), course_id, None, EnrolmentSource::Masiva, &rows).await.unwrap();
+    let enrolments = db.raw_texts(&format!("SELECT CAST(id AS TEXT) FROM enrolments WHERE course_id = {course_id} ORDER BY id")).await.unwrap();
+    assert_eq!(enrolments.len(), 620);
+    // All but the last 20 read the first lesson; nobody read the second.
+    for id in &enrolments[..600] {
+        s.visit_item(&staff(), id.parse().unwrap(), first, None).await.unwrap();
+    }
+    assert_eq!(s.course(course_id).await.unwrap().completed, 0);
+
+    s.delete_item(&staff(), course_id, second).await.unwrap();
+    assert_eq!(s.course(course_id).await.unwrap().completed, 600, "those who read what is left are done; the others are not");
+    let audit = s.audit_entries(&AuditFilter { entity: Some("inscripcion".into()), entity_id: None, actor_id: None }, 2000, 0).await.unwrap();
+    let recorded: BTreeSet<&str> = audit.iter().filter(|a| a.action == "curso.concluir").map(|a| a.entity_id.as_str()).collect();
+    assert_eq!(recorded, enrolments[..600].iter().map(String::as_str).collect(), "one audit entry per completion");
 }
 
 async fn bulk_enrolment_matches_curps_and_counts_once(db: &TestStore) {
