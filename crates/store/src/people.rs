@@ -147,6 +147,7 @@ impl Store {
 
     pub async fn create_person(&self, actor: &Actor, draft: &PersonDraft) -> Result<i64> {
         let mut tx = self.begin().await?;
+        check_references(&mut tx, draft).await?;
         let id = insert_person(&mut tx, draft).await?;
         append(
             &mut tx,
@@ -163,6 +164,7 @@ impl Store {
     pub async fn update_person(&self, actor: &Actor, scope: PeopleScope, id: i64, draft: &PersonDraft, keep_contact: bool) -> Result<()> {
         self.person(scope, id).await?;
         let mut tx = self.begin().await?;
+        check_references(&mut tx, draft).await?;
         let result: std::result::Result<_, sqlx::Error> = on_tx!(&mut tx, |c| sqlx::query(
             "UPDATE people SET curp = $1, given_names = $2, first_surname = $3, second_surname = $4, sex = $5, \
              birth_date = $6, institution_id = $7, position = $8, corps = $9, cvegeo = $10, \
@@ -446,6 +448,24 @@ macro_rules! copy_person {
         $rows.text(Some($t));
         $rows.text(Some($t));
     }};
+}
+
+/// A person's municipality and institution must exist: said in the user's words, before the
+/// database's foreign keys would refuse the write. (Imports check their rows themselves.)
+async fn check_references(tx: &mut Tx, d: &PersonDraft) -> Result<()> {
+    if let Some(m) = &d.municipality {
+        let n: i64 = on_tx!(tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM municipalities WHERE cvegeo = $1").bind(m.as_str()).fetch_one(&mut *c).await?);
+        if n == 0 {
+            return Err(StoreError::Invalid(format!("no existe el municipio con clave INEGI {m}")));
+        }
+    }
+    if let Some(id) = d.institution_id {
+        let n: i64 = on_tx!(tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM institutions WHERE id = $1").bind(id).fetch_one(&mut *c).await?);
+        if n == 0 {
+            return Err(StoreError::Invalid("no existe la institución elegida".into()));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn insert_person(tx: &mut Tx, d: &PersonDraft) -> Result<i64> {

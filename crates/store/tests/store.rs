@@ -598,6 +598,9 @@ async fn training_counts_people_participations_and_sessions_apart(db: &TestStore
     // Planned session with attendance does not count until held.
     let someone = s.person_by_curp(PeopleScope::All, &curp(62)).await.unwrap().unwrap().id;
     s.record_attendance(&admin(), planned, "qr", &[attend(PersonRef::Existing(someone), AttendanceStatus::Asistio)], &|_, _| {}).await.unwrap();
+    // A person who is not there: the database refuses, and the user reads Spanish, not the engine.
+    let err = s.record_attendance(&admin(), planned, "qr", &[attend(PersonRef::Existing(987_654), AttendanceStatus::Asistio)], &|_, _| {}).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Invalid(m) if m.contains("un registro que no existe")), "{err:?}");
 
     let counts = s.training_counts(&CountFilter { programme_id: Some(programme), ..Default::default() }).await.unwrap();
     assert_eq!((counts.personas_capacitadas, counts.participaciones, counts.capacitaciones_impartidas), (2, 3, 2));

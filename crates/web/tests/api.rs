@@ -111,7 +111,7 @@ async fn people_endpoints_validate_and_audit() {
         .post_json(&api, "/api/v1/personas", &serde_json::json!({"curp": curp("LOPA880101MMCPRN0"), "nombres": "Ana", "primer_apellido": "López", "municipio": "15999"}))
         .await;
     assert!(r.status.is_client_error(), "{}", r.status);
-    assert!(r.json()["error"]["mensaje"].as_str().unwrap().contains("un municipio que no está en el catálogo"), "{}", r.json());
+    assert!(r.json()["error"]["mensaje"].as_str().unwrap().contains("no existe el municipio con clave INEGI 15999"), "{}", r.json());
     assert_eq!(app.people_count().await, before + 1);
 
     // The same CURP again: 409.
