@@ -32,28 +32,6 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Stri
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_verify_and_differ() {
-        let a = hash_password("una frase larga y segura").unwrap();
-        let b = hash_password("una frase larga y segura").unwrap();
-        assert!(a.starts_with("$argon2id$"));
-        assert_ne!(a, b, "random salt");
-        assert!(verify_password("una frase larga y segura", &a));
-        assert!(!verify_password("otra", &a));
-        assert!(!verify_password("x", "no es un hash"));
-    }
-
-    #[test]
-    fn tokens_are_long_and_unique() {
-        assert_eq!(random_token().len(), 43);
-        assert_ne!(random_token(), random_token());
-    }
-}
-
 /// A holder's constancia document checked against this Violeta's published keys and its
 /// revocation records: what it claims, and whether it stands (or why not).
 pub struct DocumentCheck {
@@ -80,4 +58,26 @@ pub async fn check_document(store: &violeta_store::Store, text: &str) -> Result<
     };
     let result = verify_against(&document, &keys, revocation.as_deref(), chrono::Utc::now());
     Ok(DocumentCheck { claimed, result })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ() {
+        let a = hash_password("una frase larga y segura").unwrap();
+        let b = hash_password("una frase larga y segura").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "random salt");
+        assert!(verify_password("una frase larga y segura", &a));
+        assert!(!verify_password("otra", &a));
+        assert!(!verify_password("x", "no es un hash"));
+    }
+
+    #[test]
+    fn tokens_are_long_and_unique() {
+        assert_eq!(random_token().len(), 43);
+        assert_ne!(random_token(), random_token());
+    }
 }

@@ -539,19 +539,6 @@ async fn load_certification(store: &Store, actor: &Actor) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn demo_curps_are_valid_and_distinct() {
-        let mut seen = std::collections::HashSet::new();
-        for n in 0..240 {
-            let c = super::demo_curp(n, n % 3 != 0, "OC");
-            violeta_domain::Curp::parse(&c).unwrap_or_else(|e| panic!("{c}: {e}"));
-            assert!(seen.insert(c));
-        }
-    }
-}
-
 /// Issues demo constancias for the demo's held sessions, signed with the public demo key
 /// ([`violeta_domain::credential::MasterKey::demo`]) and pointing at `base_url`.
 pub async fn issue_constancias(store: &Store, base_url: &str) -> Result<usize> {
@@ -762,4 +749,17 @@ pub async fn load_channels(store: &Store, base: impl Fn(&str) -> String, x_user:
         store.create_channel(&actor, &input, Some(&master)).await?;
     }
     Ok(DEMO_CHANNELS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_curps_are_valid_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..240 {
+            let c = super::demo_curp(n, n % 3 != 0, "OC");
+            violeta_domain::Curp::parse(&c).unwrap_or_else(|e| panic!("{c}: {e}"));
+            assert!(seen.insert(c));
+        }
+    }
 }
