@@ -5,20 +5,17 @@
 //! may fail offline: that is fine), and no private demo data reaches the page or the feed.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver`; `VIOLETA_SKIP_BROWSER=1` skips
-//! it. `VIOLETA_BROWSER_URL=http://127.0.0.1:PORT` uses a running demo server instead of
-//! starting one. Logs and screenshots stay in a folder under `target/tmp/`.
+//! it. Runs on the shared rig (`browser_support/rig.rs`); logs and screenshots stay in a
+//! folder under `target/tmp/`.
 
+#[macro_use]
 mod browser_support;
 
-use browser_support::*;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::Value;
+use browser_support::rig::*;
+use fantoccini::Locator;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Oaxaca's espacios seguros per municipality in the demo (the 2018–2019 report's counts).
@@ -34,69 +31,16 @@ const UNITS: usize = 10;
 /// Private demo data (contact people, their phones, internal notes, agreements).
 const PRIVATE: [&str; 5] = ["Contacto (demostración)", "951 600 ", "Nota interna de demostración", "Registro de demostración", "Convenio de colaboración"];
 
-type Res<T> = Result<T, String>;
-
-trait Ctx<T> {
-    fn ctx(self, what: &str) -> Res<T>;
-}
-impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
-    fn ctx(self, what: &str) -> Res<T> {
-        self.map_err(|e| format!("{what}: {e}"))
-    }
-}
-
-macro_rules! check {
-    ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            return Err(format!($($msg)+));
+/// Waits until `script` returns a number of at least `min`; returns it.
+async fn wait_count(ui: &Ui, script: &str, min: u64, what: &str) -> Res<u64> {
+    let start = Instant::now();
+    loop {
+        let n = ui.js(script).await?.as_u64().unwrap_or(0);
+        if n >= min {
+            return Ok(n);
         }
-    };
-}
-
-struct Ui {
-    c: Client,
-    base: String,
-}
-
-impl Ui {
-    async fn goto(&self, path: &str) -> Res<()> {
-        self.c.goto(&format!("{}{path}", self.base)).await.ctx(&format!("open {path}"))?;
-        let start = Instant::now();
-        loop {
-            if let Ok(v) = self.c.execute("return document.readyState", vec![]).await
-                && v.as_str() == Some("complete")
-            {
-                return Ok(());
-            }
-            check!(start.elapsed() < STEP_TIMEOUT, "{path} did not finish loading");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn js(&self, script: &str) -> Res<Value> {
-        self.c.execute(script, vec![]).await.ctx(&format!("run {script:?}"))
-    }
-
-    /// Waits until `script` returns a number of at least `min`; returns it.
-    async fn wait_count(&self, script: &str, min: u64, what: &str) -> Res<u64> {
-        let start = Instant::now();
-        loop {
-            let n = self.js(script).await?.as_u64().unwrap_or(0);
-            if n >= min {
-                return Ok(n);
-            }
-            check!(start.elapsed() < STEP_TIMEOUT, "{what}: {n} after {} s, expected at least {min}", STEP_TIMEOUT.as_secs());
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn report(&self, dir: &Path, name: &str) {
-        if let Ok(png) = self.c.screenshot().await {
-            let path = dir.join(format!("{name}.png"));
-            if std::fs::write(&path, png).is_ok() {
-                eprintln!("[mapa] screenshot: {}", path.display());
-            }
-        }
+        check!(start.elapsed() < STEP_TIMEOUT, "{what}: {n} after {} s, expected at least {min}", STEP_TIMEOUT.as_secs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -121,8 +65,8 @@ async fn check_page(ui: &Ui, size: &str) -> Res<()> {
     check!(badges == 61, "[{size}] {badges} open/closed badges, expected 61");
 
     // Leaflet started and placed the feed's markers (tiles may fail offline).
-    ui.wait_count("return document.querySelectorAll('#mapa.leaflet-container').length", 1, "Leaflet container").await?;
-    let markers = ui.wait_count("return document.querySelectorAll('#mapa .leaflet-marker-icon').length", 61, "markers on the map").await?;
+    wait_count(ui, "return document.querySelectorAll('#mapa.leaflet-container').length", 1, "Leaflet container").await?;
+    let markers = wait_count(ui, "return document.querySelectorAll('#mapa .leaflet-marker-icon').length", 61, "markers on the map").await?;
     let placed = ui.js("return Number(document.getElementById('mapa').getAttribute('data-marcadores'))").await?.as_u64().unwrap_or(0);
     check!(markers == placed && placed >= 61, "[{size}] {markers} marker elements, the script placed {placed}");
     let focusable = ui.js("return document.querySelectorAll('#mapa .leaflet-marker-icon[tabindex=\"0\"]').length").await?.as_u64().unwrap_or(0);
@@ -182,89 +126,22 @@ async fn check_page(ui: &Ui, size: &str) -> Res<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn public_map_in_chromium() {
-    if std::env::var("VIOLETA_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("[mapa] SKIPPED: VIOLETA_SKIP_BROWSER=1");
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(rig) = Rig::start("mapa", "mapa") else {
         return;
-    }
-    for path in [CHROMEDRIVER, CHROMIUM] {
-        assert!(Path::new(path).exists(), "{path} is missing: install Debian's chromium and chromium-driver, or set VIOLETA_SKIP_BROWSER=1");
-    }
-    let dir = work_dir("mapa");
-    eprintln!("[mapa] work folder: {}", dir.display());
-
-    let mut _server = None;
-    let base = match std::env::var("VIOLETA_BROWSER_URL").ok().filter(|u| !u.is_empty()) {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let port = free_port();
-            let data = dir.join("demo");
-            std::fs::create_dir_all(&data).expect("create the demo folder");
-            let log = dir.join("server.log");
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_violeta"));
-            cmd.arg("demo").arg("--dir").arg(&data).arg("--addr").arg(format!("127.0.0.1:{port}"));
-            cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
-            for var in ["DATABASE_URL", "VIOLETA_DIR", "VIOLETA_ADDR"] {
-                cmd.env_remove(var);
-            }
-            let mut server = Reaper::spawn("violeta demo", cmd, &log);
-            wait_http_ok(port, "/healthz", Duration::from_secs(90), Some(&mut server), &log);
-            _server = Some(server);
-            format!("http://127.0.0.1:{port}")
-        }
     };
-
-    let driver_port = free_port();
-    let driver_log = dir.join("chromedriver.log");
-    let mut cmd = Command::new(CHROMEDRIVER);
-    cmd.arg(format!("--port={driver_port}"));
-    let mut driver = Reaper::spawn("chromedriver", cmd, &driver_log);
-    wait_http_ok(driver_port, "/status", Duration::from_secs(30), Some(&mut driver), &driver_log);
-
-    let profile = dir.join("chrome");
-    let capabilities = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=390,844",
-            ],
-        }
-    });
-    let Value::Object(capabilities) = capabilities else { unreachable!() };
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let c = ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .unwrap_or_else(|e| panic!("cannot start a Chromium session: {e}\n{}", tail(&driver_log, 40)));
-    let ui = Ui { c, base };
-
-    let mut failure = None;
-    for (size, width, height) in [("phone 390x844", 390, 844), ("desktop 1280x900", 1280, 900)] {
-        let outcome = async {
+    let ui = rig.browser("público", "publico", 390, 844).await;
+    let walk_start = rig.ready();
+    let mut step = "start";
+    let walk = async {
+        for (size, width, height) in [("phone 390x844", 390, 844), ("desktop 1280x900", 1280, 900)] {
+            step = size;
             ui.c.set_window_size(width, height).await.ctx("resize the window")?;
-            check_page(&ui, size).await
-        };
-        let result = match tokio::time::timeout(TOTAL_TIMEOUT / 2, outcome).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("[{size}] took more than {} s", TOTAL_TIMEOUT.as_secs() / 2)),
-        };
-        ui.report(&dir, &size.replace(' ', "-")).await;
-        if let Err(e) = result {
-            failure = Some(e);
-            break;
+            check_page(&ui, size).await?;
+            ui.screenshot(&rig.dir, &size.replace(' ', "-")).await?;
         }
-    }
-    let _ = ui.c.close().await;
-    drop(driver);
-    drop(_server);
-    if let Some(message) = failure {
-        let server_log = dir.join("server.log");
-        let logs = if server_log.exists() { tail(&server_log, 30) } else { String::new() };
-        panic!("public map check failed: {message}\n{logs}\n(everything is in {})", dir.display());
-    }
-    let _ = std::fs::remove_dir_all(&profile);
-    let _ = std::fs::remove_dir_all(dir.join("demo"));
+        Ok(())
+    };
+    let outcome = tokio::time::timeout(TOTAL_TIMEOUT, walk).await;
+    rig.finish(&[&ui], walk_start, step, outcome).await;
 }

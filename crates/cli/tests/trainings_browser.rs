@@ -157,7 +157,7 @@ fn sign_in_sheet(broken: Option<usize>) -> Vec<u8> {
         .write_string_with_format(
             3 + PEOPLE.len() as u32,
             0,
-            &format!("TOTAL: {}", PEOPLE.len()),
+            format!("TOTAL: {}", PEOPLE.len()),
             &bold,
         )
         .expect("total");

@@ -432,7 +432,7 @@ pub fn seal(master: &MasterKey, secret: &[u8], nonce: [u8; 24]) -> String {
 
 /// Opens what [`seal`] sealed; fails when the master key is another one or the text was altered.
 pub fn unseal(master: &MasterKey, sealed: &str) -> Result<Vec<u8>, String> {
-    unseal_for(master, SEAL_CONTEXT, sealed).map_err(|()| {
+    unseal_for(master, SEAL_CONTEXT, sealed).map_err(|SealBroken| {
         "no se pudo abrir la llave de firma: VIOLETA_SECRET_KEY no es la misma con la que se creó, o la llave guardada fue alterada".to_string()
     })
 }
@@ -448,17 +448,23 @@ pub fn seal_for(master: &MasterKey, context: &[u8], secret: &[u8], nonce: [u8; 2
     format!("v1.{}", base64::engine::general_purpose::STANDARD.encode(out))
 }
 
+/// A sealed text that does not open: another master key, another purpose, or altered. Each
+/// caller says what it was in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("el texto sellado no se pudo abrir")]
+pub struct SealBroken;
+
 /// Opens what [`seal_for`] sealed with the same `context`.
-pub fn unseal_for(master: &MasterKey, context: &[u8], sealed: &str) -> Result<Vec<u8>, ()> {
+pub fn unseal_for(master: &MasterKey, context: &[u8], sealed: &str) -> Result<Vec<u8>, SealBroken> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-    let raw = sealed.strip_prefix("v1.").and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).ok_or(())?;
+    let raw = sealed.strip_prefix("v1.").and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).ok_or(SealBroken)?;
     if raw.len() < 24 + 16 {
-        return Err(());
+        return Err(SealBroken);
     }
     let (nonce, ciphertext) = raw.split_at(24);
-    let nonce: [u8; 24] = nonce.try_into().map_err(|_| ())?;
+    let nonce: [u8; 24] = nonce.try_into().map_err(|_| SealBroken)?;
     let cipher = chacha20poly1305::XChaCha20Poly1305::new(&master.0.into());
-    cipher.decrypt(&nonce.into(), Payload { msg: ciphertext, aad: context }).map_err(|_| ())
+    cipher.decrypt(&nonce.into(), Payload { msg: ciphertext, aad: context }).map_err(|_| SealBroken)
 }
 
 // ----- JSON Canonicalization Scheme (RFC 8785) -----

@@ -748,7 +748,7 @@ impl Store {
         let data = if sealed.is_empty() {
             PrivateData::default()
         } else {
-            let bytes = unseal_for(master, PRIVATE_CONTEXT, &sealed).map_err(|()| {
+            let bytes = unseal_for(master, PRIVATE_CONTEXT, &sealed).map_err(|_| {
                 StoreError::Conflict(
                     "no se pudieron abrir los datos privados del caso: VIOLETA_SECRET_KEY no es la misma con la que se guardaron".into(),
                 )

@@ -29,9 +29,11 @@ impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
 
 #[macro_export]
 macro_rules! check {
+    // `match`, not `if !`: a comparison of floats that is false because of a NaN fails too.
     ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            return Err(format!($($msg)+));
+        match $cond {
+            true => {}
+            false => return Err(format!($($msg)+)),
         }
     };
 }
