@@ -599,8 +599,7 @@ async fn complete_if_done(tx: &mut Tx, enrolment: &Enrolment, signing: Option<Si
     if enrolment.completed_at.is_some() {
         return Ok(Step::default());
     }
-    let rule: String = on_tx!(tx, |c| sqlx::query_scalar("SELECT completion_rule FROM courses WHERE id = $1").bind(enrolment.course_id).fetch_one(&mut *c).await?);
-    let rule = CompletionRule::parse(&rule).unwrap_or(CompletionRule::Todo);
+    let rule = completion_rule(tx, enrolment.course_id).await?;
     let progress = item_progress(tx, enrolment.course_id, enrolment.id).await?;
     let items: Vec<ItemProgress> = progress.values().copied().collect();
     if !is_complete(rule, &items) {
@@ -638,8 +637,7 @@ async fn complete_if_done(tx: &mut Tx, enrolment: &Enrolment, signing: Option<Si
 /// unfinished learner's records, the updates in lists), so an edit to a course with thousands
 /// of learners in progress stays short.
 async fn complete_the_finished(tx: &mut Tx, course_id: i64, actor: &Actor) -> Result<usize> {
-    let rule: String = on_tx!(tx, |c| sqlx::query_scalar("SELECT completion_rule FROM courses WHERE id = $1").bind(course_id).fetch_one(&mut *c).await?);
-    let rule = CompletionRule::parse(&rule).unwrap_or(CompletionRule::Todo);
+    let rule = completion_rule(tx, course_id).await?;
     let items: Vec<(i64, bool)> = on_tx!(tx, |c| sqlx::query_as("SELECT id, required FROM course_items WHERE course_id = $1").bind(course_id).fetch_all(&mut *c).await?);
     // What each unfinished learner has done: (enrolment, person, item), lessons seen and
     // quizzes passed. Learners with no record at all can have nothing complete.
@@ -699,6 +697,12 @@ async fn complete_the_finished(tx: &mut Tx, course_id: i64, actor: &Actor) -> Re
         .collect();
     append_all(tx, events).await?;
     Ok(finished.len())
+}
+
+/// The course's completion rule, read in the step's or the edit's transaction.
+async fn completion_rule(tx: &mut Tx, course_id: i64) -> Result<CompletionRule> {
+    let rule: String = on_tx!(tx, |c| sqlx::query_scalar("SELECT completion_rule FROM courses WHERE id = $1").bind(course_id).fetch_one(&mut *c).await?);
+    Ok(CompletionRule::parse(&rule).unwrap_or(CompletionRule::Todo))
 }
 
 async fn has_issuer(tx: &mut Tx) -> Result<bool> {
